@@ -1,0 +1,2 @@
+"""The rule library, in modules by domain.  Importing this package registers every rule."""
+from .registry import NONDIFF, lookup, non_differentiable, rrule  # noqa: F401
