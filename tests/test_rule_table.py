@@ -1,0 +1,36 @@
+"""Every rule spec passes `check_rrule`, and every differentiable callable in the registry has a spec."""
+import importlib.util
+
+import pytest
+
+import irgrad.rules  # noqa: F401  (registers every rule)
+from irgrad.printer import callable_name
+from irgrad.rules.registry import NONDIFF, registered
+from irgrad.testing import check_rrule
+from rule_specs import SPECS, merge_tables
+
+_tables = [SPECS]
+if importlib.util.find_spec("rule_specs_shapes") is not None:
+    from rule_specs_shapes import SPECS as SHAPE_SPECS
+    _tables.append(SHAPE_SPECS)
+ALL_SPECS = merge_tables(*_tables)
+
+
+def _key(fn):
+    try:
+        hash(fn)
+        return fn
+    except TypeError:
+        return id(fn)
+
+
+@pytest.mark.parametrize("s", ALL_SPECS, ids=lambda s: s.id)
+def test_rule_matches_finite_differences(s):
+    check_rrule(s.fn, *s.make_args(), **s.tol, **s.kwargs)
+
+
+def test_every_differentiable_rule_has_a_spec():
+    covered = {_key(s.fn) for s in ALL_SPECS}
+    missing = sorted(callable_name(fn) if not isinstance(fn, int) else repr(fn)
+                     for fn, rule in registered().items() if rule is not NONDIFF and fn not in covered)
+    assert not missing, f"rules with no entry in tests/rule_specs*.py: {missing}"
