@@ -1,3 +1,6 @@
 """The rule library, in modules by domain.  Importing this package registers every rule."""
 from .registry import NONDIFF, lookup, non_differentiable, rrule  # noqa: F401
 from . import shapes  # noqa: F401  (shapes: reshapes, transposes, joins, repeats)
+from . import containers  # noqa: F401  (the IR's own container, attribute and closure operations)
+from . import iteration  # noqa: F401  (for loops, enumerate, zip)
+from . import indexing  # noqa: F401  (getitem, take, setitem)
