@@ -163,3 +163,41 @@ def make_function(code, globals_, defaults=None, kwdefaults=None, closure=None, 
 def assert_fail(msg=None):
     """AssertionError with an optional message (the `assert` statement's failure)."""
     return AssertionError(msg) if msg is not None else AssertionError()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Unbound locals and unresolved names (the frontend emits these only where the code may fail this way)
+
+class _Unbound:
+    """The value of a local slot that holds nothing (CPython's NULL in a fast local)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "UNBOUND"
+
+
+UNBOUND = _Unbound()
+
+
+def check_bound(value, name):
+    """Loading a local that may be unbound: the value, or UnboundLocalError as CPython raises it."""
+    if value is UNBOUND:
+        raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+    return value
+
+
+def name_error(name):
+    """Loading a global found neither in the globals nor in the builtins while tracing."""
+    raise NameError(f"name '{name}' is not defined", name=name)
+
+
+def freecell(func, index):
+    """LOAD_CLOSURE of a free variable: the enclosing function's own closure cell number `index` (passed on to a
+    nested closure)."""
+    return func.__closure__[index]
+
+
+def cell_of(value):
+    """MAKE_CELL of a slot that may be unbound: an empty cell when it is."""
+    return _types.CellType() if value is UNBOUND else _types.CellType(value)
