@@ -67,7 +67,10 @@ def accum(a, b):
     if isinstance(a, tuple) and isinstance(b, tuple):
         return tuple(accum(x, y) for x, y in zip(a, b))
     if isinstance(a, list) and isinstance(b, list):
-        return [accum(x, y) for x, y in zip(a, b)]
+        # Lists grow by appending: a shorter cotangent is of an earlier, shorter state of the same list.
+        if len(a) < len(b):
+            a, b = b, a
+        return [accum(x, y) for x, y in zip(a, b)] + a[len(b):]
     if isinstance(a, dict) and isinstance(b, dict):
         out = dict(a)
         for k, v in b.items():

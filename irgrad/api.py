@@ -1,0 +1,132 @@
+"""The public entry points, all built on one pullback (`runtime.fwd_call`, Zygote's `_pullback`).
+
+Each takes the function positional-only, so a keyword argument named `f` reaches the user's function.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import derive
+from .errors import IrgradError
+from .runtime import fwd_call
+
+__all__ = ["pullback", "gradient", "withgradient", "jacobian", "code_adjoint", "cache_info", "clear_cache"]
+
+
+def _project(x, dx):
+    """Give a cotangent the form of its primal: a float for a Python float, an array of x's shape for an array."""
+    if dx is None:
+        return None
+    if isinstance(x, float) and not isinstance(dx, float):
+        if np.iscomplexobj(dx):
+            return complex(dx)
+        return float(dx)
+    if isinstance(x, complex) and not isinstance(dx, complex):
+        return complex(dx)
+    if isinstance(x, np.ndarray) and isinstance(dx, (np.ndarray, np.generic, float, int)):
+        dx = np.asarray(dx)
+        if dx.shape != x.shape:
+            dx = np.broadcast_to(dx, x.shape).copy()
+        return dx
+    return dx
+
+
+def pullback(f, /, *args, **kwargs):
+    """(y, back) where back(dy) returns one cotangent per positional argument (None for zero)."""
+    y, pb = fwd_call(f, *args, **kwargs)
+    n = len(args)
+
+    def back(dy):
+        d = pb(dy)
+        return tuple(_project(x, dx) for x, dx in zip(args, d[1:1 + n]))
+    return y, back
+
+
+def _seed(y, fname):
+    if isinstance(y, (float, np.floating)) or (isinstance(y, np.ndarray) and y.ndim == 0 and y.dtype.kind == "f"):
+        return type(y)(1.0) if not isinstance(y, np.ndarray) else np.ones_like(y)
+    if isinstance(y, (int, bool, np.integer)):
+        return None
+    shape = getattr(y, "shape", None)
+    raise IrgradError(
+        f"gradient needs {fname} to return a real scalar, but it returned {type(y).__name__}"
+        + (f" of shape {shape}" if shape is not None else "")
+        + ". For a vector-valued function use irgrad.pullback(f, *args) and call back(dy) with a cotangent of "
+          "that shape, or irgrad.jacobian(f, *args).")
+
+
+def withgradient(f, /, *args, **kwargs):
+    """(value, gradients): `gradients` has one entry per positional argument (None where zero)."""
+    y, back = pullback(f, *args, **kwargs)
+    dy = _seed(y, getattr(f, "__qualname__", repr(f)))
+    if dy is None:
+        return y, (None,) * len(args)
+    return y, back(dy)
+
+
+def gradient(f, /, *args, **kwargs):
+    """The gradient of a real-scalar function: a tuple with one cotangent per positional argument, as in Zygote.
+    Floats and arrays get floats and arrays, objects an `irgrad.Tangent`, tuples/lists/dicts the same container,
+    and ints, bools, strings and anything the result does not depend on `None`."""
+    return withgradient(f, *args, **kwargs)[1]
+
+
+def jacobian(f, /, *args, **kwargs):
+    """Jacobians of an array- (or scalar-) valued function with respect to each positional float or array
+    argument: for output shape S and argument shape A, an array of shape S + A (None for other arguments)."""
+    y, back = pullback(f, *args, **kwargs)
+    y_arr = np.asarray(y)
+    if y_arr.dtype.kind not in "fc":
+        raise IrgradError(f"jacobian needs a float output, got {y_arr.dtype}")
+    out = [None] * len(args)
+    rows = []
+    for k in range(y_arr.size):
+        e = np.zeros(y_arr.size)
+        e[k] = 1.0
+        dy = e.reshape(y_arr.shape) if isinstance(y, np.ndarray) else float(e[0])
+        rows.append(back(dy))
+    for i, x in enumerate(args):
+        if not (isinstance(x, (float, np.ndarray)) and np.asarray(x).dtype.kind in "fc"):
+            continue
+        xs = np.shape(x)
+        J = np.stack([np.zeros(xs) if r[i] is None else np.asarray(r[i], dtype=float).reshape(xs) for r in rows])
+        out[i] = J.reshape(y_arr.shape + xs)
+    return tuple(out)
+
+
+@dataclass
+class AdjointIR:
+    """The forward and adjoint IR of a function at a signature; prints like `@code_adjoint`."""
+
+    primal: object
+    forward: object
+    adjoint: object
+
+    def __repr__(self):
+        return f"# primal\n{self.primal!r}\n\n# forward\n{self.forward!r}\n\n# adjoint\n{self.adjoint!r}"
+
+
+def code_adjoint(f, /, *args, **kwargs) -> AdjointIR:
+    """The forward and adjoint IR irgrad derives for `f` at these arguments' types."""
+    target = derive.python_target(f)
+    if target is None:
+        raise IrgradError(f"code_adjoint needs a Python function, got {f!r}")
+    func, lead, _ = target
+    full = lead + args
+    plan = derive.binding_plan(func, len(full), tuple(kwargs))
+    entry = derive.bind(plan, full, kwargs)
+    if func.__code__.co_freevars:
+        entry = [func] + entry
+    t = derive.derived(func, entry).transform
+    return AdjointIR(t.primal, t.forward, t.adjoint)
+
+
+def cache_info() -> dict:
+    """Entries, hits, misses and traces of the derivation cache."""
+    return derive.cache_info()
+
+
+def clear_cache() -> None:
+    derive.clear_cache()

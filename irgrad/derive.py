@@ -1,0 +1,244 @@
+"""Derived forward and adjoint functions for Python code, one per signature, cached.
+
+A signature is (code object, the abstract type of every entry argument, which arguments are active).  A cache
+entry also remembers what its trace assumed about the world (`IR.meta.assumptions`: each global, builtin and
+module attribute it resolved) and the rule registry's version; a rebinding or a new rule makes the next call
+derive again, so a stale derivative is never run.
+"""
+from __future__ import annotations
+
+import inspect
+import threading
+import types
+from dataclasses import dataclass
+
+from . import types as T
+from .errors import UnsupportedError
+from .runtime import has_float_data
+from .rules import registry
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Which Python function a callable runs, and with which leading arguments
+
+def python_target(f):
+    """(function, leading_args, kind) when calling `f` runs Python code irgrad can trace; None otherwise.
+    kind is 'function' (the callee's own cotangent is its closure's) or 'method' (it is its self's)."""
+    if isinstance(f, types.FunctionType):
+        return f, (), "function"
+    if isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType):
+        return f.__func__, (f.__self__,), "method"
+    if not isinstance(f, type):
+        call = getattr(type(f), "__call__", None)
+        if isinstance(call, types.FunctionType):
+            return call, (f,), "method"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Binding a call's arguments to the entry block's arguments, and cotangents back
+
+_sig_cache: dict = {}
+
+
+def _signature(func):
+    s = _sig_cache.get(func)
+    if s is None:
+        s = _sig_cache[func] = inspect.signature(func)
+    return s
+
+
+class _Pos:
+    __slots__ = ("i",)
+
+    def __init__(self, i):
+        self.i = i
+
+
+class _Kw:
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+
+_plan_cache: dict = {}
+
+
+def binding_plan(func, nargs: int, kwnames: tuple):
+    """For each parameter of `func` in order: where its value comes from (a positional index, a keyword name, a
+    default, or for *args/**kwargs a tuple/dict of those)."""
+    key = (func, nargs, kwnames)
+    plan = _plan_cache.get(key)
+    if plan is not None:
+        return plan
+    sig = _signature(func)
+    bound = sig.bind(*[_Pos(i) for i in range(nargs)], **{k: _Kw(k) for k in kwnames})
+    plan = []
+    for name, p in sig.parameters.items():
+        if name in bound.arguments:
+            v = bound.arguments[name]
+            if p.kind is p.VAR_POSITIONAL:
+                plan.append(("varpos", tuple(x.i for x in v)))
+            elif p.kind is p.VAR_KEYWORD:
+                plan.append(("varkw", tuple((k, x.k) for k, x in v.items())))
+            else:
+                plan.append(("pos", v.i) if isinstance(v, _Pos) else ("kw", v.k))
+        elif p.kind is p.VAR_POSITIONAL:
+            plan.append(("varpos", ()))
+        elif p.kind is p.VAR_KEYWORD:
+            plan.append(("varkw", ()))
+        else:
+            plan.append(("default", p.default))
+    plan = tuple(plan)
+    _plan_cache[key] = plan
+    return plan
+
+
+def bind(plan, args, kwargs) -> list:
+    out = []
+    for kind, src in plan:
+        if kind == "pos":
+            out.append(args[src])
+        elif kind == "kw":
+            out.append(kwargs[src])
+        elif kind == "default":
+            out.append(src)
+        elif kind == "varpos":
+            out.append(tuple(args[i] for i in src))
+        else:
+            out.append({k: kwargs[name] for k, name in src})
+    return out
+
+
+def unbind(plan, cts, nargs: int, kwnames: tuple):
+    """Cotangents of the entry parameters -> (cotangents of positional args, of keyword args in order)."""
+    dargs = [None] * nargs
+    dkw = {}
+    for (kind, src), ct in zip(plan, cts):
+        if kind == "pos":
+            dargs[src] = ct
+        elif kind == "kw":
+            dkw[src] = ct
+        elif kind == "varpos":
+            for j, i in enumerate(src):
+                dargs[i] = ct[j] if ct is not None else None
+        elif kind == "varkw":
+            for k, name in src:
+                dkw[name] = ct.get(k) if isinstance(ct, dict) else None
+    return dargs, [dkw.get(k) for k in kwnames]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The cache
+
+@dataclass
+class Derived:
+    transform: object  # adjoint.Transform
+    forward: object  # callable(*entry) -> (y, tape)
+    adjoint: object  # callable(tape, dy) -> tuple of entry cotangents
+    assumptions: list
+    version: int
+
+    def valid(self) -> bool:
+        if self.version != registry.version():
+            return False
+        for ns, name, value in self.assumptions:
+            if ns.get(name, _MISSING) is not value:
+                return False
+        return True
+
+
+_MISSING = object()
+_cache: dict = {}
+_lock = threading.RLock()
+_stats = {"hits": 0, "misses": 0, "traces": 0}
+
+
+def entry_types(func, entry) -> tuple:
+    """Abstract types of the entry arguments; a function object standing for its own closure is typed by its
+    code, so closures made afresh on every call share one derivation."""
+    out = []
+    for i, v in enumerate(entry):
+        if i == 0 and func.__code__.co_freevars:
+            out.append(T.ANY)
+        else:
+            out.append(T.typeof(v))
+    return tuple(out)
+
+
+def derived(func, entry) -> Derived:
+    types_ = entry_types(func, entry)
+    active = tuple(has_float_data(v) for v in entry)
+    key = (func.__code__, types_, active)
+    d = _cache.get(key)
+    if d is not None and d.valid():
+        _stats["hits"] += 1
+        return d
+    with _lock:
+        d = _cache.get(key)
+        if d is not None and d.valid():
+            return d
+        _stats["misses"] += 1
+        d = _derive(func, types_, active)
+        _cache[key] = d
+        return d
+
+
+def _derive(func, argtypes, active) -> Derived:
+    from .adjoint import transform
+    from .execute import executable
+    try:
+        from .pipeline import typed_ir
+    except ImportError:  # TEMPORARY until pipeline lands
+        from .frontend import trace
+
+        def typed_ir(func, argtypes):
+            ir = trace(func)
+            ir.entry.argtypes = list(argtypes)
+            return ir
+    _stats["traces"] += 1
+    version = registry.version()
+    ir = typed_ir(func, list(argtypes))
+    if len(ir.entry.args) != len(argtypes):
+        raise UnsupportedError(f"{func.__qualname__}: the traced IR takes {len(ir.entry.args)} arguments, "
+                               f"the call binds {len(argtypes)}")
+    t = transform(ir, active)
+    return Derived(t, executable(t.forward), executable(t.adjoint), list(ir.meta.assumptions), version)
+
+
+def call_derived(f, target, args, kwargs):
+    """(y, pullback) for a call of Python code; pullback(dy) -> (df, *dargs, *dkwargs)."""
+    func, lead, kind = target
+    kwnames = tuple(kwargs)
+    full = lead + args
+    plan = binding_plan(func, len(full), kwnames)
+    entry = bind(plan, full, kwargs)
+    closure = bool(func.__code__.co_freevars)
+    if closure:
+        entry = [func] + entry
+    d = derived(func, entry)
+    y, tape = d.forward(*entry)
+    nlead = len(lead)
+
+    def pullback(dy):
+        cts = d.adjoint(tape, dy)
+        dfunc = None
+        if closure:
+            dfunc, cts = cts[0], cts[1:]
+        dargs, dkw = unbind(plan, cts, len(full), kwnames)
+        if kind == "method":
+            dfunc = dargs[0]
+        return (dfunc, *dargs[nlead:], *dkw)
+    return y, pullback
+
+
+def cache_info() -> dict:
+    return {"entries": len(_cache), **_stats}
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+        _plan_cache.clear()
+        _sig_cache.clear()

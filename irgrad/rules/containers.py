@@ -1,0 +1,267 @@
+"""Rules for the IR's own operations on containers, objects and closures (`irgrad.ops`, `getattr`).
+
+Cotangent forms: a tuple's is a tuple, a list's a list, a dict's a dict (None entries are zero); an object's is
+an `irgrad.Tangent` of its attributes; a function's is a `Tangent` of the variables its closure captured; a
+closure cell is transparent (its cotangent is its contents'); a bound method's is its `self`'s.
+"""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from .. import ops
+from ..tangent import Tangent
+from .registry import non_differentiable, rrule
+
+non_differentiable(ops.format_value, ops.build_string, ops.assert_fail, ops.not_contains, ops.contains)
+
+
+def _nones(n):
+    return (None,) * n
+
+
+def _as_tuple(dy, n):
+    return tuple(dy) if dy is not None else _nones(n)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Building and unpacking
+
+@rrule(ops.build_tuple)
+def build_tuple_rrule(*xs):
+    n = len(xs)
+
+    def build_tuple_pullback(dy):
+        return _as_tuple(dy, n)
+    return xs, build_tuple_pullback
+
+
+@rrule(ops.build_list)
+def build_list_rrule(*xs):
+    n = len(xs)
+
+    def build_list_pullback(dy):
+        return _as_tuple(dy, n)
+    return list(xs), build_list_pullback
+
+
+@rrule(ops.build_set)
+def build_set_rrule(*xs):
+    return set(xs), lambda dy: _nones(len(xs))
+
+
+@rrule(ops.build_dict)
+def build_dict_rrule(*kvs):
+    keys = kvs[0::2]
+
+    def build_dict_pullback(dy):
+        out = []
+        for k in keys:
+            out += [None, dy.get(k) if isinstance(dy, dict) else None]
+        return tuple(out)
+    return ops.build_dict(*kvs), build_dict_pullback
+
+
+def container_cotangent(x, items):
+    """Assemble per-item cotangents into the cotangent form of container `x`."""
+    if all(d is None for d in items):
+        return None
+    if isinstance(x, tuple):
+        return tuple(items)
+    if isinstance(x, list):
+        return list(items)
+    if isinstance(x, np.ndarray):
+        return np.stack([np.zeros(x.shape[1:]) if d is None else np.asarray(d, dtype=float) for d in items])
+    if isinstance(x, dict):
+        return dict(zip(x, items))
+    return None
+
+
+@rrule(ops.unpack_sequence)
+def unpack_sequence_rrule(x, n):
+    y = ops.unpack_sequence(x, n)
+
+    def unpack_sequence_pullback(dy):
+        return container_cotangent(x, _as_tuple(dy, n)), None
+    return y, unpack_sequence_pullback
+
+
+@rrule(ops.unpack_ex)
+def unpack_ex_rrule(x, before, after):
+    y = ops.unpack_ex(x, before, after)
+    nmid = len(y[before])
+
+    def unpack_ex_pullback(dy):
+        if dy is None:
+            return None, None, None
+        mid = dy[before] if dy[before] is not None else [None] * nmid
+        items = list(dy[:before]) + list(mid) + list(dy[before + 1:])
+        return container_cotangent(x, items), None, None
+    return y, unpack_ex_pullback
+
+
+@rrule(ops.list_to_tuple)
+def list_to_tuple_rrule(lst):
+    return tuple(lst), lambda dy: (list(dy) if dy is not None else None,)
+
+
+@rrule(ops.list_append)
+def list_append_rrule(lst, x):
+    n = len(lst)
+    y = ops.list_append(lst, x)
+
+    def list_append_pullback(dy):
+        if dy is None:
+            return None, None
+        return list(dy[:n]), (dy[n] if len(dy) > n else None)
+    return y, list_append_pullback
+
+
+@rrule(ops.list_extend)
+def list_extend_rrule(lst, xs):
+    n = len(lst)
+    m = len(xs) if hasattr(xs, "__len__") else None
+    src = xs
+    y = ops.list_extend(lst, xs)
+
+    def list_extend_pullback(dy):
+        if dy is None:
+            return None, None
+        tail = list(dy[n:n + (m if m is not None else len(dy) - n)])
+        return list(dy[:n]), container_cotangent(src, tail)
+    return y, list_extend_pullback
+
+
+@rrule(ops.dict_setitem)
+def dict_setitem_rrule(d, k, v):
+    had = k in d
+    y = ops.dict_setitem(d, k, v)
+
+    def dict_setitem_pullback(dy):
+        if dy is None:
+            return None, None, None
+        rest = {kk: vv for kk, vv in dy.items() if kk != k}
+        return (rest if had or rest else None), None, dy.get(k)
+    return y, dict_setitem_pullback
+
+
+@rrule(ops.dict_update)
+def dict_update_rrule(d, other):
+    keys_d = list(d)
+    keys_o = list(other)
+    y = ops.dict_update(d, other)
+
+    def dict_update_pullback(dy):
+        if dy is None:
+            return None, None
+        return ({k: dy.get(k) for k in keys_d if k not in keys_o},
+                {k: dy.get(k) for k in keys_o})
+    return y, dict_update_pullback
+
+
+@rrule(ops.dict_merge)
+def dict_merge_rrule(d, other):
+    keys_o = list(other)
+    y = ops.dict_merge(d, other)
+
+    def dict_merge_pullback(dy):
+        if dy is None:
+            return None, None
+        return ({k: v for k, v in dy.items() if k not in keys_o}, {k: dy.get(k) for k in keys_o})
+    return y, dict_merge_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Attributes
+
+@rrule(getattr)
+def getattr_rrule(x, name, *default):
+    y = getattr(x, name, *default)
+    if isinstance(x, np.ndarray):
+        return _array_attribute(x, name, y)
+    if isinstance(y, types.MethodType) and y.__self__ is x or \
+            isinstance(y, types.BuiltinMethodType) and getattr(y, "__self__", None) is x:
+        # A bound method's cotangent is its self's: pass it straight through.
+        return y, lambda dy: (dy, None) + _nones(len(default))
+    if isinstance(x, types.ModuleType) or isinstance(x, type):
+        return y, lambda dy: (None, None) + _nones(len(default))
+
+    def getattr_pullback(dy):
+        if dy is None:
+            return (None, None) + _nones(len(default))
+        return (Tangent({name: dy}), None) + _nones(len(default))
+    return y, getattr_pullback
+
+
+def _array_attribute(x, name, y):
+    if name == "T":
+        def T_pullback(dy):
+            return (None if dy is None else np.transpose(dy), None)
+        return y, T_pullback
+    if name == "real":
+        return y, lambda dy: (None if dy is None else np.asarray(dy).real.astype(x.dtype, copy=False)
+                              if x.dtype.kind != "c" else np.asarray(dy).real + 0j, None)
+    if name == "imag":
+        if x.dtype.kind != "c":
+            return y, lambda dy: (None, None)
+        return y, lambda dy: (None if dy is None else -1j * np.asarray(dy).real, None)
+    if name in ("shape", "ndim", "dtype", "size", "itemsize", "nbytes", "strides", "flags"):
+        return y, lambda dy: (None, None)
+    if callable(y):  # a bound method: its cotangent is the array's
+        return y, lambda dy: (dy, None)
+    raise NotImplementedError(f"no rule for the ndarray attribute {name!r}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Closures
+
+@rrule(ops.freevar)
+def freevar_rrule(func, index):
+    y = ops.freevar(func, index)
+    name = func.__code__.co_freevars[index]
+
+    def freevar_pullback(dy):
+        return (None if dy is None else Tangent({name: dy})), None
+    return y, freevar_pullback
+
+
+@rrule(ops.new_cell)
+def new_cell_rrule(*value):
+    return ops.new_cell(*value), lambda dy: (dy,) if value else ()
+
+
+@rrule(ops.cell_get)
+def cell_get_rrule(cell):
+    return ops.cell_get(cell), lambda dy: (dy,)
+
+
+@rrule(ops.make_function)
+def make_function_rrule(code, globals_, defaults=None, kwdefaults=None, closure=None, annotations=None):
+    f = ops.make_function(code, globals_, defaults, kwdefaults, closure, annotations)
+    names = code.co_freevars
+
+    def make_function_pullback(dy):
+        dclosure = None
+        if isinstance(dy, Tangent) and closure is not None:
+            dclosure = tuple(getattr(dy, n) for n in names)
+        return None, None, None, None, dclosure, None
+    return f, make_function_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Calls with * and **
+
+@rrule(ops.call_ex)
+def call_ex_rrule(f, args, kwargs=None):
+    from ..runtime import fwd_call
+    kwargs = kwargs or {}
+    names = list(kwargs)
+    y, pb = fwd_call(f, *args, **kwargs)
+    n = len(args)
+
+    def call_ex_pullback(dy):
+        d = pb(dy)
+        dkw = dict(zip(names, d[1 + n:]))
+        return d[0], (tuple(d[1:1 + n]) if isinstance(args, tuple) else list(d[1:1 + n])), dkw
+    return y, call_ex_pullback
