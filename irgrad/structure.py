@@ -1,0 +1,314 @@
+"""Control-flow structuring for codegen: a block graph becomes nested `if`/`else` and `while True:` statements.
+
+The reference is IRTools' `reloop`/`structure` and Ramsey's "Beyond Relooper" (ICFP 2022), cut down to what Python
+can say: `if`/`else`, `while True:` with `break` and `continue` (innermost loop only), `return` and `raise`.
+
+How it works, on the reachable blocks of a reducible graph (see docs/codegen.md for a worked example):
+
+- Loops are found from back edges (an edge to a block that dominates its source).  Each loop header becomes a
+  `while True:` whose body starts with the header's code.  Jumping to the header is `continue`; jumping to the
+  loop's chosen exit (its *follow*) is `break`, and the follow's code comes after the loop.
+- A block ending in a conditional branch becomes `if c: ... else: ...`; both arms run until they reach the
+  branch's *join*, its immediate post-dominator in the graph without back edges, whose code then follows the `if`.
+- Any other jump emits the target's code right there.  A block with a single predecessor is emitted once; a merge
+  block that is not a join (short-circuit `and`/`or` conditions) is emitted in each arm that reaches it, within a
+  budget.  Inside a loop, a jump to a shared block outside the loop, or to an outer loop's header or follow, sets a
+  per-loop variable and breaks; after the loop, an `if` on that variable makes the jump from there (a labelled
+  break, which Python lacks).
+- An irreducible graph, or one whose structuring would exceed the duplication budget, raises `Unstructured`, and
+  codegen falls back to a block-dispatch loop.
+
+The output is a small statement tree (`Line`, `If`, `While`) whose leaves are lines codegen rendered; this module
+never looks inside statements, only at the graph.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .ir import Br, CondBr, Raise, Return
+
+
+class Unstructured(Exception):
+    """Internal: this graph gets the block-dispatch fallback instead (never escapes codegen)."""
+
+
+# ── The statement tree ───────────────────────────────────────────────────────────────────────────────────────────
+
+@dataclass(eq=False)
+class Line:
+    """One line of Python; `jump` is 'break', 'continue' or 'exit' (return/raise) when control never falls past it."""
+
+    text: str
+    line: int | None = None
+    jump: str | None = None
+
+
+@dataclass(eq=False)
+class If:
+    cond: str
+    then: list
+    orelse: list
+    line: int | None = None
+
+
+@dataclass(eq=False)
+class While:
+    body: list = field(default_factory=list)
+
+
+def falls_through(seq: list) -> bool:
+    """Can control run off the end of this statement list?"""
+    if not seq:
+        return True
+    last = seq[-1]
+    if isinstance(last, Line):
+        return last.jump is None
+    if isinstance(last, If):
+        return falls_through(last.then) or falls_through(last.orelse)
+    return _breaks(last.body)
+
+
+def _breaks(seq: list) -> bool:
+    """Does this loop body contain a `break` of its own loop (not of a nested one)?"""
+    for s in seq:
+        if isinstance(s, Line) and s.jump == "break":
+            return True
+        if isinstance(s, If) and (_breaks(s.then) or _breaks(s.orelse)):
+            return True
+    return False
+
+
+def make_if(cond: str, then: list, orelse: list, line=None) -> list:
+    """`if cond: then else: orelse`, with the arm that never falls through kept in the `if` and the other hoisted
+    after it (less nesting: `if not c: break` then the loop body)."""
+    then_ft, else_ft = falls_through(then), falls_through(orelse)
+    if then and not then_ft and (else_ft or len(then) <= len(orelse)):
+        return [If(cond, then, [], line)] + orelse
+    if orelse and not else_ft:
+        return [If(_negate(cond), orelse, [], line)] + then
+    if not then:
+        return [If(_negate(cond), orelse, [], line)] if orelse else []
+    return [If(cond, then, orelse, line)]
+
+
+def _negate(cond: str) -> str:
+    if cond.startswith("not ") and cond[4:].isidentifier():
+        return cond[4:]
+    return f"not {cond}" if cond.isidentifier() else f"not ({cond})"
+
+
+# ── The structurer ───────────────────────────────────────────────────────────────────────────────────────────────
+
+_END = -1  # the virtual exit node of the post-dominator graph
+
+
+@dataclass(eq=False)
+class _Frame:
+    """A loop being emitted: its header, its follow, and the deferred exits (target -> number) made from inside."""
+
+    header: int
+    follow: int | None
+    flag: str = ""
+    pending: dict = field(default_factory=dict)
+
+
+class Hooks:
+    """What the structurer asks codegen for.  Blocks are given by their `Block` object."""
+
+    def block_code(self, block) -> list:  # the statements of a block, as tree nodes
+        raise NotImplementedError
+
+    def edge_code(self, target, args, line) -> list:  # block-argument assignments for a jump
+        raise NotImplementedError
+
+    def exit_code(self, block) -> list:  # `return v` / `raise v` for a Return or Raise terminator
+        raise NotImplementedError
+
+    def cond(self, operand) -> str:  # the text of a branch condition
+        raise NotImplementedError
+
+    def fresh(self, base: str) -> str:  # a new local name
+        raise NotImplementedError
+
+
+def structure(blocks: list, hooks: Hooks, budget: int | None = None) -> list:
+    """The statement tree of the function whose entry is `blocks[0]`; raises `Unstructured` when it cannot."""
+    return _Structurer(blocks, hooks, budget).run()
+
+
+class _Structurer:
+    def __init__(self, blocks: list, hooks: Hooks, budget: int | None):
+        self.hooks = hooks
+        order = _reverse_postorder(blocks[0])
+        self.blocks = order  # node number = position in reverse postorder
+        num = {id(b): i for i, b in enumerate(order)}
+        self.succ = [[num[id(s)] for s in b.successors()] for b in order]
+        self.nin = [0] * len(order)  # in-edges, counting both arms of a CondBr to one block
+        g = nx.DiGraph()
+        g.add_nodes_from(range(len(order)))
+        for u, ss in enumerate(self.succ):
+            for v in ss:
+                g.add_edge(u, v)
+                self.nin[v] += 1
+        idom = nx.immediate_dominators(g, 0)
+        self.back = {(u, v) for u, v in g.edges if _dominates(idom, v, u)}
+        dag = g.copy()
+        dag.remove_edges_from(self.back)
+        if not nx.is_directed_acyclic_graph(dag):
+            raise Unstructured("irreducible control flow")
+        self.loops = _natural_loops(g, self.back)
+        # Post-dominators of the graph without back edges: exits and back edges lead to the virtual end.
+        post = dag.reverse(copy=True)
+        post.add_node(_END)
+        for u in range(len(order)):
+            if dag.out_degree(u) == 0 or any((u, v) in self.back for v in self.succ[u]):
+                post.add_edge(_END, u)
+        self.ipdom = nx.immediate_dominators(post, _END)
+        stmts = sum(len(b.stmts) for b in order)
+        self.budget = budget if budget is not None else 3 * (stmts + len(order)) + 200
+
+    def run(self) -> list:
+        out: list = []
+        try:
+            self.emit_from(0, None, (), out)
+        except RecursionError:
+            raise Unstructured("nesting too deep") from None
+        return out
+
+    # A jump from the current position to node t: fall through, continue, break, a deferred exit, or None when the
+    # sequence ended; otherwise t itself, whose code the caller emits right here.
+    def goto(self, t: int, follow, frames: tuple, out: list):
+        if t == follow:
+            return None
+        if frames:
+            fr = frames[-1]
+            if t == fr.header:
+                out.append(Line("continue", jump="continue"))
+                return None
+            if t == fr.follow:
+                out.append(Line("break", jump="break"))
+                return None
+            outer = any(t in (f.header, f.follow) for f in frames)
+            if outer or (t not in self.loops[fr.header] and self.nin[t] > 1):
+                k = fr.pending.setdefault(t, len(fr.pending) + 1)
+                out.append(Line(f"{fr.flag} = {k}"))
+                out.append(Line("break", jump="break"))
+                return None
+        return t
+
+    def emit_from(self, n, follow, frames: tuple, out: list, entered=None) -> None:
+        """Emit the code of node n and what follows it, until the sequence jumps away or reaches `follow`."""
+        while n is not None:
+            if n in self.loops and n != entered and all(f.header != n for f in frames):
+                n = self.emit_loop(n, follow, frames, out)
+                continue
+            entered = None
+            block = self.blocks[n]
+            self.budget -= len(block.stmts) + 1
+            if self.budget < 0:
+                raise Unstructured("too much duplicated code")
+            out.extend(self.hooks.block_code(block))
+            term = block.term
+            if isinstance(term, (Return, Raise)):
+                out.extend(self.hooks.exit_code(block))
+                return
+            if isinstance(term, Br):
+                out.extend(self.hooks.edge_code(term.target, term.args, term.line))
+                n = self.goto(self.succ[n][0], follow, frames, out)
+                continue
+            assert isinstance(term, CondBr)
+            join = self.ipdom.get(n, _END)
+            inner = follow if join == _END else join
+            arms = []
+            for k, (target, args) in enumerate(term.edges()):
+                arm = list(self.hooks.edge_code(target, args, term.line))
+                t = self.goto(self.succ[n][k], inner, frames, arm)
+                if t is not None:
+                    self.emit_from(t, inner, frames, arm)
+                arms.append(arm)
+            out.extend(make_if(self.hooks.cond(term.cond), arms[0], arms[1], term.line))
+            if join == _END or not (falls_through(arms[0]) or falls_through(arms[1])):
+                return
+            n = self.goto(join, follow, frames, out)
+
+    def emit_loop(self, h: int, follow, frames: tuple, out: list):
+        """`while True:` for the loop headed by h; returns the node whose code comes after it (or None)."""
+        body_nodes = self.loops[h]
+        exits: dict = {}
+        for u in body_nodes:
+            for v in self.succ[u]:
+                if v not in body_nodes:
+                    exits[v] = exits.get(v, 0) + 1
+
+        def rank(t):
+            # A target the enclosing code already has a way to reach is the best follow; then a shared block
+            # (a single-entry exit can be emitted inside the loop with no copy), then the most used.
+            forced = t == follow or any(t in (f.header, f.follow) for f in frames)
+            return (forced, self.nin[t] > 1, exits[t], -t)
+
+        fr = _Frame(h, max(exits, key=rank) if exits else None)
+        fr.flag = self.hooks.fresh("_exit")
+        loop = While()
+        self.emit_from(h, None, frames + (fr,), loop.body, entered=h)
+        if not fr.pending:
+            out.append(loop)
+            return self.goto(fr.follow, follow, frames, out) if fr.follow is not None else None
+        # Deferred exits: reset the flag before the loop, dispatch on it after.
+        out.append(Line(f"{fr.flag} = 0"))
+        out.append(loop)
+        chain: list = []
+        if fr.follow is not None:
+            t = self.goto(fr.follow, follow, frames, chain)
+            if t is not None:
+                self.emit_from(t, follow, frames, chain)
+        for target, k in sorted(fr.pending.items(), key=lambda kv: -kv[1]):
+            arm: list = []
+            t = self.goto(target, follow, frames, arm)
+            if t is not None:
+                self.emit_from(t, follow, frames, arm)
+            chain = [If(f"{fr.flag} == {k}", arm, chain)]
+        out.extend(chain)
+        return None
+
+
+def _reverse_postorder(entry) -> list:
+    post, seen = [], {id(entry)}
+    stack = [(entry, iter(entry.successors()))]
+    while stack:
+        b, it = stack[-1]
+        for s in it:
+            if id(s) not in seen:
+                seen.add(id(s))
+                stack.append((s, iter(s.successors())))
+                break
+        else:
+            stack.pop()
+            post.append(b)
+    post.reverse()
+    return post
+
+
+def _dominates(idom: dict, a, b) -> bool:
+    while True:
+        if b == a:
+            return True
+        parent = idom.get(b, b)  # networkx 3.6 leaves the root out; older versions map it to itself
+        if parent == b:
+            return False
+        b = parent
+
+
+def _natural_loops(g: nx.DiGraph, back: set) -> dict:
+    """Header -> set of nodes of its natural loop (all back edges to one header make one loop)."""
+    loops: dict = {}
+    for u, h in back:
+        body = loops.setdefault(h, {h})
+        stack = [u]
+        while stack:
+            x = stack.pop()
+            if x not in body:
+                body.add(x)
+                stack.extend(g.predecessors(x))
+    return loops
