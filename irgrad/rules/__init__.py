@@ -4,3 +4,4 @@ from . import shapes  # noqa: F401  (shapes: reshapes, transposes, joins, repeat
 from . import containers  # noqa: F401  (the IR's own container, attribute and closure operations)
 from . import iteration  # noqa: F401  (for loops, enumerate, zip)
 from . import indexing  # noqa: F401  (getitem, take, setitem)
+from . import linalg  # noqa: F401  (products, diagonals, np.linalg, polyval)
