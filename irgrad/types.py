@@ -7,6 +7,7 @@
 `dict`                                               -> Dict(key, value)
 an instance of a user class                          -> Instance(cls, attrs)
 a value known while tracing (a function, a module)   -> Constant(value)
+an iterator, a bound method                          -> Iterator(elt), Method(func, self)
 unknown                                              -> ANY
 
 Types are immutable and hashable: they form part of the cache signature.
@@ -134,6 +135,28 @@ class Constant(Type):
         return type(v).__name__
 
 
+@dataclass(frozen=True)
+class Iterator(Type):
+    """What `iter(x)` returns: an iterator whose items have type `elt` (for loops read it with `next_or_stop`)."""
+
+    elt: Type
+
+    def __str__(self) -> str:
+        return f"iterator[{self.elt}]"
+
+
+@dataclass(frozen=True)
+class Method(Type):
+    """A method bound to a value of type `self`: `x.sum` for an ndarray `x` is Method(np.ndarray.sum, Array(...)),
+    `layer.forward` is Method(Dense.forward, Instance(Dense, ...)).  Calling it calls `func(self, ...)`."""
+
+    func: _PyAny
+    self: Type
+
+    def __str__(self) -> str:
+        return "method"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Constructors for type specs written by hand: irgrad.types.ndarray("float64", 2), irgrad.types.float_ ...
 
@@ -196,6 +219,10 @@ def join(a: Type, b: Type) -> Type:
         num = (bool, int, float, complex)
         if a.pytype in num and b.pytype in num:
             return Scalar(num[max(num.index(a.pytype), num.index(b.pytype))])
+        # A NumPy scalar joins the Python type it subclasses (np.float64 is a float, np.complex128 a complex).
+        for p in num[2:]:
+            if issubclass(a.pytype, p) and issubclass(b.pytype, p):
+                return Scalar(p)
     if isinstance(a, Constant) and isinstance(b, Constant):
         return join(typeof(a.value), typeof(b.value)) if not callable(a.value) else ANY
     if isinstance(a, Constant):
@@ -208,6 +235,12 @@ def join(a: Type, b: Type) -> Type:
         return List(join(a.elt, b.elt))
     if isinstance(a, Instance) and isinstance(b, Instance) and a.cls is b.cls:
         return Instance(a.cls)
+    if isinstance(a, Iterator) and isinstance(b, Iterator):
+        return Iterator(join(a.elt, b.elt))
+    if isinstance(a, Method) and isinstance(b, Method) and a.func is b.func:
+        return Method(a.func, join(a.self, b.self))
+    if isinstance(a, Dict) and isinstance(b, Dict):
+        return Dict(join(a.key, b.key), join(a.value, b.value))
     return ANY
 
 
