@@ -24,7 +24,7 @@ from .errors import UnsupportedError
 from .ir import IR, Block, Br, CondBr, Const, Meta, Raise, Return, Stmt, Var
 from .rules.registry import NONDIFF, lookup
 from .tangent import accum as accum_ct
-from .runtime import ADJOINT_HANDLERS, fwd_call, rule_call, static_nondiff
+from .runtime import MUTATING_METHODS, STORES, fwd_call, mutating_method, rule_call, static_nondiff
 from .types import ANY, Array, Constant, Scalar, Tuple
 
 NONE = Const(None)
@@ -70,6 +70,10 @@ def activity(ir: IR, active_args) -> set:
                     active.add(v)
                     changed = True
             for s in b.stmts:
+                if isinstance(s.fn, Const) and s.fn.value in STORES and s.args and isinstance(s.args[0], Var) \
+                        and s.args[0] not in active and any(isinstance(o, Var) and o in active for o in s.args[1:]):
+                    active.add(s.args[0])  # storing an active value into a container makes the container active
+                    changed = True
                 if s.var in active or not type_may_carry(s.type):
                     continue
                 if isinstance(s.fn, Const) and static_nondiff(s.fn.value):
@@ -118,8 +122,8 @@ class Transform:
 def _kind(s: Stmt) -> str:
     if isinstance(s.fn, Const):
         f = s.fn.value
-        if f in ADJOINT_HANDLERS:
-            return "handler"
+        if f in STORES:
+            return "store"
         rule, self = lookup(f)
         if rule is not None and rule is not NONDIFF and self is None:
             return "rule"
@@ -127,7 +131,7 @@ def _kind(s: Stmt) -> str:
 
 
 def _needs_pullback(s: Stmt, active: set) -> bool:
-    return s.var in active or (isinstance(s.fn, Const) and s.fn.value in ADJOINT_HANDLERS and any(
+    return s.var in active or (isinstance(s.fn, Const) and s.fn.value in STORES and any(
         isinstance(o, Var) and o in active for o in s.operands()))
 
 
@@ -176,15 +180,9 @@ def forward_ir(ir: IR, active: set, plans: list) -> IR:
                 vmap[s.var] = nv
                 continue
             kind = plan.kinds[recorded[id(s)]]
-            if kind == "handler":
-                # The store runs (checked); the adjoint needs its operands' values (a key, a name), recorded.
-                h = ADJOINT_HANDLERS[s.fn.value]
-                nv = Var(s.var.hint)
-                nb.stmts.append(Stmt(nv, Const(h.forward) if h.forward else m(s.fn), args, kwargs, s.type, s.line))
-                vmap[s.var] = nv
-                pbs.append(nb.push(ops.build_tuple, *args))
-                continue
-            if kind == "rule":
+            if kind == "store":
+                pair = nb.push(STORES[s.fn.value], *args, line=s.line)
+            elif kind == "rule":
                 rule, _ = lookup(s.fn.value)
                 if kwargs:
                     pair = nb.push(rule_call, Const(rule), *args, kwargs=kwargs, line=s.line)
@@ -233,8 +231,8 @@ def _forward_term(t, blocks, ir, m, edge_ids, b, stacks, plans):
 # Adjoint
 
 def _uses(ir: IR) -> dict:
-    """Var -> set of id(block) where it is used; an edge argument counts as used in the target block, a returned
-    value in a virtual exit (id 0)."""
+    """Var -> set of id(block) where it is used; an edge argument counts as used in a virtual block (-1), a
+    returned value in a virtual exit (0), so both always get an accumulator slot."""
     uses: dict = {}
     for b in ir.blocks:
         for s in b.stmts:
@@ -247,8 +245,8 @@ def _uses(ir: IR) -> dict:
                 uses.setdefault(t.cond, set()).add(id(b))
             for target, args in t.edges():
                 for a in args:
-                    if isinstance(a, Var):
-                        uses.setdefault(a, set()).add(id(target))
+                    if isinstance(a, Var):  # an edge argument's cotangent always crosses a block boundary
+                        uses.setdefault(a, set()).add(-1)
         elif isinstance(t, Return) and isinstance(t.value, Var):
             uses.setdefault(t.value, set()).add(0)
         elif isinstance(t, Raise):
@@ -278,7 +276,8 @@ def adjoint_ir(ir: IR, active: set, plans: list) -> IR:
     entry = adj.new_block()
     tape = entry.add_arg(ANY, "tape")
     dy = entry.add_arg(ANY, "dy")
-    stackvars = {bi: entry.push(operator.getitem, tape, stack_pos[bi] - 1, hint=f"stack{bi + 1}")
+    # The adjoint pops copies of the stacks, so a pullback can be called more than once (jacobian rows).
+    stackvars = {bi: entry.push(list, entry.push(operator.getitem, tape, stack_pos[bi] - 1), hint=f"stack{bi + 1}")
                  for bi in recording}
     ret_id = entry.push(operator.getitem, tape, 0, hint="ret")
 
@@ -335,13 +334,19 @@ def adjoint_ir(ir: IR, active: set, plans: list) -> IR:
                 env[s.var] = NONE  # the definition is passed: an earlier iteration's value starts from zero
             else:
                 env.pop(s.var, None)
-            if kind == "handler":
-                vals = nb.push(operator.getitem, rec, offset + k, hint="stored")
-
-                def reset(v, new=NONE):
-                    if isinstance(v, Var) and v in active:
-                        env[v] = new
-                ADJOINT_HANDLERS[s.fn.value].emit(nb, s, vals, get, add, reset)
+            if kind == "store":
+                # A store replaces what its target held: the target's cotangent so far is rewritten.
+                target = s.args[0]
+                tct = get(target)
+                if tct is NONE and dv is NONE:
+                    continue
+                back = nb.push(operator.getitem, rec, offset + k, hint="back")
+                res = nb.push(back, tct, dv)
+                if isinstance(target, Var) and target in active:
+                    env[target] = nb.push(operator.getitem, res, 0)
+                for j, o in enumerate(s.args[1:]):
+                    if isinstance(o, Var) and o in active:
+                        add(o, nb.push(operator.getitem, res, 1 + j))
                 continue
             if dv is NONE:
                 continue
@@ -408,8 +413,40 @@ def _meta(ir: IR, what: str) -> Meta:
                 argnames=m.argnames, code=m.code, assumptions=m.assumptions, has_self=m.has_self)
 
 
+def rewrite_mutating_methods(ir: IR) -> IR:
+    """`%m = getattr(%l, 'append'); %r = %m(%x)` -> `%r = mutating_method(%l, 'append', %x)`, so that the
+    adjoint sees a store into `%l` (for `append`, `extend`, `pop`, `insert`)."""
+    uses: dict = {}
+    for _, s in ir.stmts():
+        for o in s.operands():
+            if isinstance(o, Var):
+                uses[o] = uses.get(o, 0) + 1
+    for b in ir.blocks:
+        for o in b.term.operands() if b.term is not None else ():
+            if isinstance(o, Var):
+                uses[o] = uses.get(o, 0) + 1
+    for b in ir.blocks:
+        methods = {}
+        for s in b.stmts:
+            if s.fn == Const(getattr) and len(s.args) == 2 and isinstance(s.args[1], Const) \
+                    and s.args[1].value in MUTATING_METHODS and uses.get(s.var, 0) == 1:
+                methods[s.var] = s
+        if not methods:
+            continue
+        dead = set()
+        for s in b.stmts:
+            g = methods.get(s.fn) if isinstance(s.fn, Var) else None
+            if g is not None and not s.kwargs:
+                s.fn = Const(mutating_method)
+                s.args = (g.args[0], g.args[1]) + s.args
+                dead.add(id(g))
+        b.stmts = [s for s in b.stmts if id(s) not in dead]
+    return ir
+
+
 def transform(ir: IR, active_args) -> Transform:
-    """The named steps: activity, block plans, forward IR, adjoint IR."""
+    """The named steps: list methods as stores, activity, block plans, forward IR, adjoint IR."""
+    rewrite_mutating_methods(ir)
     active = activity(ir, active_args)
     plans = plan_blocks(ir, active)
     fwd = forward_ir(ir, active, plans)

@@ -242,3 +242,5 @@ def clear_cache() -> None:
         _cache.clear()
         _plan_cache.clear()
         _sig_cache.clear()
+        for k in _stats:
+            _stats[k] = 0

@@ -52,7 +52,10 @@ def has_float_data(x, depth: int = 0) -> bool:
         return any(has_float_data(v, depth + 1) for v in x)
     if isinstance(x, dict):
         return any(has_float_data(v, depth + 1) for v in x.values())
-    if isinstance(x, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
+    if isinstance(x, (types.BuiltinMethodType, types.MethodWrapperType)):  # x.sum: bound to its data
+        owner = getattr(x, "__self__", None)
+        return owner is not None and not isinstance(owner, types.ModuleType) and has_float_data(owner, depth + 1)
+    if isinstance(x, (types.FunctionType, np.ufunc)):
         cl = getattr(x, "__closure__", None)
         return bool(cl) and any(has_float_data(_cell(c), depth + 1) for c in cl)
     if isinstance(x, types.MethodType):
@@ -80,7 +83,7 @@ def _zero_pullback(n):
     return nondiff_pullback
 
 
-def rule_call(rule, *args, **kwargs):
+def rule_call(rule, /, *args, **kwargs):
     """Call a rule with keyword arguments: a keyword argument holding differentiable data is bound to the rule's
     parameter of that name and gets its cotangent; the pullback returns one cotangent per positional argument and
     per keyword argument, in the order given."""
@@ -115,7 +118,7 @@ def rule_call(rule, *args, **kwargs):
     return y, rule_kw_pullback
 
 
-def fwd_call(f, *args, **kwargs):
+def fwd_call(f, /, *args, **kwargs):
     """Zygote's `_pullback`: (y, pullback) with pullback(dy) -> (df, *dargs, *dkwargs)."""
     rule, self = lookup(f)
     n = 1 + len(args) + len(kwargs)
@@ -131,7 +134,7 @@ def fwd_call(f, *args, **kwargs):
     target = python_target(f)
     if target is not None:
         return call_derived(f, target, args, kwargs)
-    if not (has_float_data(args) or has_float_data(kwargs)):
+    if not (has_float_data(f) or has_float_data(args) or has_float_data(kwargs)):
         # Nothing differentiable goes in: the result is a constant of this computation.
         return f(*args, **kwargs), _zero_pullback(n)
     raise NoRuleError(no_rule_message(f))
@@ -196,60 +199,85 @@ def item_zeroed(t, key):
     return t
 
 
-def checked_setattr(obj, name, value):
+# A store's forward returns (y, back); back(ct_target, dy) -> (new cotangent of the target, *cotangents of the
+# other operands).  The target is the first operand: the cell, object, container or list that is changed.
+
+def cell_set_fwd(cell, value):
+    ops.cell_set(cell, value)
+    return None, lambda ct, dy: (None, ct)
+
+
+def setattr_fwd(obj, name, value):
     setattr(obj, name, value)
+    return None, lambda ct, dy: (tangent_without(ct, name), None, tangent_field(ct, name))
 
 
-def checked_setitem(x, key, value):
+def setitem_fwd(x, key, value):
     if isinstance(x, np.ndarray) and (x.dtype.kind in "fc" or has_float_data(value)):
         raise UnsupportedError(
             "in-place assignment `x[...] = v` into an ndarray is not differentiated: irgrad refuses it rather "
             "than risk a wrong gradient. Build the array functionally instead (np.where, np.concatenate, "
             "np.stack, or x = x + np.eye(...)*v).")
     x[key] = value
+    return None, lambda ct, dy: (item_zeroed(ct, key), None, item_cotangent(ct, key))
 
 
-@dataclass(frozen=True)
-class Handler:
-    forward: object  # the callable the forward IR calls instead (None: the original)
-    emit: object  # emit(block, stmt, get, add, reset) appends the adjoint statements
+def _list_ct(ct, n):
+    """A list cotangent of length n (None entries are zero)."""
+    ct = list(ct) if ct is not None else []
+    return ct[:n] + [None] * (n - len(ct))
 
 
-# emit(block, stmt, vals, get, add, reset): `vals` is the adjoint variable holding the tuple of the store's
-# operand values as the forward pass saw them; get/add/reset read, accumulate and replace cotangents.
-
-def _is_zero(ct) -> bool:
-    return getattr(ct, "value", 0) is None and type(ct).__name__ == "Const"
-
-
-def _emit_cell_set(nb, s, vals, get, add, reset):
-    cell, value = s.args
-    add(value, get(cell))
-    reset(cell)
+def mutating_method(obj, name, *args):
+    """`obj.name(*args)` for the list methods that change the list (the frontend emits a getattr and a call;
+    the adjoint pass turns that pair into this, so the list's cotangent can shrink and grow with it)."""
+    return getattr(obj, name)(*args)
 
 
-def _emit_setattr(nb, s, vals, get, add, reset):
-    obj, _, value = s.args
-    ct = get(obj)
-    if _is_zero(ct):
-        return
-    name = nb.push(operator.getitem, vals, 1)
-    add(value, nb.push(tangent_field, ct, name))
-    reset(obj, nb.push(tangent_without, ct, name))
+def mutating_method_fwd(obj, name, *args):
+    if type(obj) is list:
+        n = len(obj)
+        y = getattr(obj, name)(*args)
+        if name == "append":
+            return y, lambda ct, dy: (_list_ct(ct, n), None, _list_ct(ct, n + 1)[n])
+        if name == "extend":
+            m = len(obj) - n
+            src = args[0]
+
+            def extend_back(ct, dy):
+                from .rules.containers import container_cotangent
+                full = _list_ct(ct, n + m)
+                return (full[:n], None, container_cotangent(src, full[n:]))
+            return y, extend_back
+        if name == "pop":
+            p = (args[0] if args else -1) % n
+
+            def pop_back(ct, dy):
+                full = _list_ct(ct, n - 1)
+                return (full[:p] + [dy] + full[p:], None) + (None,) * len(args)
+            return y, pop_back
+        if name == "insert":
+            p = min(max(args[0] + n if args[0] < 0 else args[0], 0), n)
+
+            def insert_back(ct, dy):
+                full = _list_ct(ct, n + 1)
+                return (full[:p] + full[p + 1:], None, None, full[p])
+            return y, insert_back
+    y, pb = fwd_call(getattr(obj, name), *args)
+
+    def method_back(ct, dy):
+        from .tangent import accum
+        d = pb(dy)
+        return (accum(ct, d[0]), None) + tuple(d[1:])
+    return y, method_back
 
 
-def _emit_setitem(nb, s, vals, get, add, reset):
-    x, _, value = s.args
-    ct = get(x)
-    if _is_zero(ct):
-        return
-    key = nb.push(operator.getitem, vals, 1)
-    add(value, nb.push(item_cotangent, ct, key))
-    reset(x, nb.push(item_zeroed, ct, key))
+MUTATING_METHODS = ("append", "extend", "pop", "insert")
 
-
-ADJOINT_HANDLERS = {
-    ops.cell_set: Handler(None, _emit_cell_set),
-    setattr: Handler(checked_setattr, _emit_setattr),
-    operator.setitem: Handler(checked_setitem, _emit_setitem),
+# The stores: the callable in the primal IR -> the forward function returning (y, back).
+STORES = {
+    ops.cell_set: cell_set_fwd,
+    setattr: setattr_fwd,
+    operator.setitem: setitem_fwd,
+    mutating_method: mutating_method_fwd,
 }
