@@ -5,3 +5,4 @@ from . import containers  # noqa: F401  (the IR's own container, attribute and c
 from . import iteration  # noqa: F401  (for loops, enumerate, zip)
 from . import indexing  # noqa: F401  (getitem, take, setitem)
 from . import linalg  # noqa: F401  (products, diagonals, np.linalg, polyval)
+from . import creation  # noqa: F401  (constructors, ranges, random draws, positions)
