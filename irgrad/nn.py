@@ -140,7 +140,7 @@ def onehot(labels, classes) -> np.ndarray:
     for row, value in enumerate(values):
         rows[labels == value] = row
     if labels.size and rows.min() < 0:
-        bad = labels[rows < 0][0]
+        bad = labels[rows < 0][0].item()
         raise ModelError(f"onehot: label {bad!r} is not one of the classes {values.tolist()}")
     out = np.zeros((len(values), labels.size))
     out[rows, np.arange(labels.size)] = 1.0
