@@ -254,9 +254,9 @@ class Tracer:
     # -- the driver ------------------------------------------------------------------------------------------------
     def run(self) -> IR:
         code = self.code
-        for flag, construct in CO_FLAGS_UNSUPPORTED:
+        for flag, construct, opnames in CO_FLAGS_UNSUPPORTED:
             if code.co_flags & flag:
-                self.unsupported(construct, self._first_line_of(construct))
+                self.unsupported(construct, self._first_line_of(opnames))
         cfg = ControlFlowGraph.from_bytecode(Bytecode.from_code(code))
         graph = Graph(cfg)
         self.graph = graph
@@ -338,9 +338,9 @@ class Tracer:
                                    "(a bytecode pattern irgrad does not know)")
         return layout
 
-    def _first_line_of(self, construct):
+    def _first_line_of(self, opnames):
         for ins in Bytecode.from_code(self.code):
-            if getattr(ins, "name", None) in UNSUPPORTED_OPCODES and getattr(ins, "lineno", None):
+            if getattr(ins, "name", None) in opnames and getattr(ins, "lineno", None):
                 return ins.lineno
         return self.code.co_firstlineno
 
@@ -450,6 +450,9 @@ class Frame:
         catching = False
         for ins in bc:
             if isinstance(ins, TryBegin):
+                # CPython puts a NOP carrying the `try:` line just before the protected range.
+                if self._catches(ins) and self.line is not None:
+                    self.unsupported("try/except/finally")
                 catching = catching or self._catches(ins)
                 continue
             if isinstance(ins, TryEnd):

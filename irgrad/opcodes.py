@@ -33,12 +33,12 @@ NULL_BELOW_CALLABLE = _FACTS[_PY]["null_below_callable"]
 FOR_EXIT_KEEPS_ITER = _FACTS[_PY]["for_exit_keeps_iter"]
 END_FOR_POPS = _FACTS[_PY]["end_for_pops"]
 
-# Code flags that make a whole function untraceable, with the construct to name.
+# Code flags that make a whole function untraceable, the construct to name, and the opcodes whose line to show.
 CO_FLAGS_UNSUPPORTED = (
-    (inspect.CO_GENERATOR, "yield (a generator function)"),
-    (inspect.CO_COROUTINE, "async def / await"),
-    (inspect.CO_ASYNC_GENERATOR, "async generator"),
-    (inspect.CO_ITERABLE_COROUTINE, "a generator-based coroutine"),
+    (inspect.CO_GENERATOR, "yield (a generator function)", ("YIELD_VALUE",)),
+    (inspect.CO_COROUTINE, "async def / await", ("GET_AWAITABLE", "SEND", "BEFORE_ASYNC_WITH", "GET_AITER")),
+    (inspect.CO_ASYNC_GENERATOR, "async generator", ("YIELD_VALUE",)),
+    (inspect.CO_ITERABLE_COROUTINE, "a generator-based coroutine", ("YIELD_VALUE",)),
 )
 
 # Opcodes of constructs irgrad refuses, with the construct to name in the error.
