@@ -1,0 +1,69 @@
+"""Interleaved timing: every row takes its turn in each round, so a burst of load from elsewhere on the machine
+lands on all rows alike instead of on whichever happened to run then.
+
+A sample is `number` back-to-back calls (calibrated so one sample lasts about `sample_s`), and its per-call time
+is the sample's time over `number`.  A row reports the median of its samples.  A slow row (JAX tracing a Python
+loop without jit, or a first call that compiles) gets fewer samples, spread evenly over the rounds, so that no
+row spends more than `row_budget_s`.  The garbage collector stays on, as in a user's program.
+"""
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Timing:
+    median_s: float  # per call
+    min_s: float
+    samples: int
+    number: int  # calls per sample
+
+
+def calibrate(fn, sample_s: float) -> tuple[int, float]:
+    """(calls per sample, estimated seconds per call): double the count until a run lasts a fifth of a sample."""
+    number = 1
+    while True:
+        started = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - started
+        if elapsed >= sample_s / 5 or number >= 1 << 20:
+            per_call = elapsed / number
+            return max(1, round(sample_s / per_call)), per_call
+        number *= 2
+
+
+def spread(count: int, rounds: int) -> set[int]:
+    """`count` of the round indices 0..rounds-1, spread evenly."""
+    return {j * rounds // count for j in range(count)}
+
+
+def round_robin(rows, rounds: int, sample_s: float, row_budget_s: float) -> dict[str, Timing]:
+    """Time every row of `rows` (peers.Row: name, call, reset, first_call, estimate_s); a Timing per row name."""
+    plans = {}
+    for row in rows:
+        if row.first_call or row.estimate_s > sample_s:  # one call per sample: no need to calibrate
+            number, per_call = 1, row.estimate_s
+        else:
+            number, per_call = calibrate(row.call, sample_s)
+        count = max(1, min(rounds, int(row_budget_s / max(per_call * number, 1e-9))))
+        plans[row.name] = (number, spread(count, rounds))
+    samples: dict[str, list[float]] = {row.name: [] for row in rows}
+    for r in range(rounds):
+        gc.collect()
+        shift = r % len(rows)
+        for row in rows[shift:] + rows[:shift]:  # rotate the order too, so no row always follows the same one
+            number, chosen = plans[row.name]
+            if r not in chosen:
+                continue
+            if row.reset is not None:
+                row.reset()
+            call = row.call
+            started = time.perf_counter()
+            for _ in range(number):
+                call()
+            samples[row.name].append((time.perf_counter() - started) / number)
+    return {name: Timing(statistics.median(s), min(s), len(s), plans[name][0]) for name, s in samples.items()}
