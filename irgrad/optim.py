@@ -3,8 +3,8 @@
 An optimiser turns a gradient into a step.  `update(opt, model, grads)` walks the model and its cotangent
 together (a `Tangent` for an object, a tuple for a tuple, a list for a list, a dict for a dict, `None` for zero)
 and updates every float array it reaches *in place*; float scalars held in an object, a list or a dict are
-replaced.  The optimiser keeps its state (momentum, Adam's moments) per position in the model, so use one
-optimiser per model.
+replaced.  The optimiser keeps its state (momentum, Adam's moments) per array, and per position in the model for
+scalars.
 
 `train(objective, model, opt, steps, *args)` minimises `objective(model, *args)`, one `irgrad.withgradient` call
 per step, and returns the loss history; `gradient_descent(model, loss, X, Y)` is seed 001's `gradient_descent!`.
@@ -148,10 +148,12 @@ def _update_array(opt, x, g, path):
     g = np.asarray(g)
     if g.shape != x.shape:
         raise OptimError(f"update: the gradient at {_where(path)} has shape {g.shape}, the parameter {x.shape}")
-    state = opt.state.get(path)
-    if state is None:
-        state = opt.init(x)
-    delta, opt.state[path] = opt.apply(state, x, g)
+    # An array keeps its identity (it is updated in place), so its state is keyed by the array itself, as Flux's
+    # IdDict does; the entry holds the array so that its id cannot be reused by another one.
+    key = ("array", id(x))
+    _, state = opt.state.get(key) or (x, opt.init(x))
+    delta, state = opt.apply(state, x, g)
+    opt.state[key] = (x, state)
     x -= delta
     return x
 
@@ -159,10 +161,9 @@ def _update_array(opt, x, g, path):
 def _update_scalar(opt, x, g, path):
     if not _is_float_scalar(g) and np.ndim(g) != 0:
         raise OptimError(f"update: the gradient at {_where(path)} is {_describe(g)}, the parameter a scalar")
-    state = opt.state.get(path)
-    if state is None:
-        state = opt.init(np.float64(x))
-    delta, opt.state[path] = opt.apply(state, x, g)
+    key = ("scalar", path)        # a new float every step: its state is keyed by where it sits in the model
+    state = opt.state[key] if key in opt.state else opt.init(np.float64(x))
+    delta, opt.state[key] = opt.apply(state, x, g)
     return type(x)(x - delta)
 
 
