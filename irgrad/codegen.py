@@ -155,7 +155,7 @@ def _literal(v) -> str | None:
     if t is int or (t is float and math.isfinite(v)):
         return f"({v!r})" if v < 0 or repr(v).startswith("-") else repr(v)
     if t is complex and math.isfinite(v.real) and math.isfinite(v.imag):
-        return f"({v!r})" if not repr(v).startswith("(") else repr(v)
+        return f"({v!r})" if repr(v).startswith("-") else repr(v)
     if t is str or t is bytes:
         return repr(v)
     if t is tuple:
@@ -172,6 +172,8 @@ def _const_base(v) -> str:
         return _MODULE_ALIASES.get(v.__name__, top)
     if v is ops.STOP:
         return "STOP"
+    if type(v) is float:  # the non-finite ones
+        return "nan" if v != v else "inf" if v > 0 else "neg_inf"
     name = getattr(v, "__name__", None)
     if isinstance(name, str) and name and callable(v):
         return name
@@ -189,10 +191,13 @@ class _Generator:
         self.fname = self.names.take(name or (ir.meta.name if ir.meta.name not in ("?", "") else "f"))
         self.uses = _use_counts(ir)
         printed = Namer(ir)
+        self.alias = _copies(ir)
         self.local = {}
         for b in ir.blocks:
             for v in b.args + [s.var for s in b.stmts]:
-                self.local[v] = self.names.take(v.hint if v.hint else "_" + printed(v).lstrip("%?"))
+                if v not in self.alias:
+                    self.local[v] = self.names.take(v.hint if v.hint else "_" + printed(v).lstrip("%?"))
+        self.folded: dict = {}  # branch condition Var -> its expression, written in the `if` itself
         self.consts: dict = {}  # id(value) -> (name, value)
         self.hooks = _Hooks(self)
         try:
@@ -226,6 +231,8 @@ class _Generator:
 
     def atom(self, x) -> str:
         if isinstance(x, Var):
+            if x in self.alias:
+                return self.atom(self.alias[x])
             return self.local[x]
         return self.const(x.value)
 
@@ -296,15 +303,20 @@ class _Generator:
 
     def edge(self, target, args, line) -> list:
         """Block-argument assignments for a jump, with parallel-assignment semantics."""
-        pairs = [(self.local[p], self.atom(a)) for p, a in zip(target.args, args)]
+        pairs = [(self.atom(p), self.atom(a)) for p, a in zip(target.args, args)]
         pairs = [(p, a) for p, a in pairs if p != a]
         if not pairs:
             return []
-        targets = {p for p, _ in pairs}
-        if len(pairs) > 1 and any(a in targets for _, a in pairs):
-            # A later source is overwritten by an earlier assignment: assign all at once.
-            return [Line(f"{', '.join(p for p, _ in pairs)} = {', '.join(a for _, a in pairs)}", line)]
-        return [Line(f"{p} = {a}", line) for p, a in pairs]
+        targets, sources = {p for p, _ in pairs}, {a for _, a in pairs}
+        alone = [(p, a) for p, a in pairs if p not in sources and a not in targets]
+        tied = [pair for pair in pairs if pair not in alone]
+        out = [Line(f"{p} = {a}", line) for p, a in alone]
+        if len(tied) == 1:
+            out.append(Line(f"{tied[0][0]} = {tied[0][1]}", line))
+        elif tied:
+            # Values that move between the arguments (a swap, a rotation): one assignment reads them all first.
+            out.append(Line(f"{', '.join(p for p, _ in tied)} = {', '.join(a for _, a in tied)}", line))
+        return out
 
     def exit(self, block) -> list:
         t = block.term
@@ -314,10 +326,23 @@ class _Generator:
         return [Line(f"raise {self.atom(t.value)}{cause}", t.line, jump="exit")]
 
     def block_lines(self, block) -> list:
+        stmts = block.stmts
+        t = block.term
+        if (isinstance(t, CondBr) and stmts and stmts[-1].var is t.cond and self.uses.get(t.cond) == 1
+                and isinstance(stmts[-1].fn, Const) and not stmts[-1].kwargs):
+            # `c = i < n; if c:` is written `if i < n:` (same order of evaluation: it is the block's last).
+            template = _lookup(_EXPR_BY_ID, stmts[-1].fn.value)
+            expr = template([self.atom(a) for a in stmts[-1].args]) if template is not None else None
+            if expr is not None:
+                self.folded[t.cond] = expr
+                stmts = stmts[:-1]
         out = []
-        for s in block.stmts:
+        for s in stmts:
             out.extend(self.stmt(s))
         return out
+
+    def cond(self, operand) -> str:
+        return self.folded.get(operand) or self.atom(operand)
 
     # ── the fallback for graphs the structurer cannot handle ──
 
@@ -358,7 +383,7 @@ class _Hooks:
         return self.gen.exit(block)
 
     def cond(self, operand):
-        return self.gen.atom(operand)
+        return self.gen.cond(operand)
 
     def fresh(self, base):
         return self.gen.names.take(base)
@@ -424,6 +449,29 @@ def _use_counts(ir: IR) -> dict:
                 if isinstance(x, Var):
                     uses[x] = uses.get(x, 0) + 1
     return uses
+
+
+def _copies(ir: IR) -> dict:
+    """Block arguments that are plain copies: a block with exactly one incoming edge receives the same value on
+    every entry, so its argument is written as the operand passed (SSA copy propagation; dominance still holds)."""
+    incoming: dict = {}
+    for b in ir.blocks:
+        for target, args in b.term.edges():
+            incoming.setdefault(id(target), []).append(args)
+    alias: dict = {}
+    for b in ir.blocks[1:]:
+        edges = incoming.get(id(b), [])
+        if len(edges) == 1:
+            alias.update(zip(b.args, edges[0]))
+    # Resolve chains (a copy of a copy), stopping at anything that is not itself a copy.
+    for v in list(alias):
+        seen = {v}
+        x = alias[v]
+        while isinstance(x, Var) and x in alias and x not in seen:
+            seen.add(x)
+            x = alias[x]
+        alias[v] = x
+    return {v: x for v, x in alias.items() if x is not v}
 
 
 def _check(ir: IR) -> None:
