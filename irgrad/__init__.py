@@ -4,11 +4,7 @@ from .api import cache_info, clear_cache, code_adjoint, gradient, jacobian, pull
 from .errors import IrgradError, IRVerifyError, NoRuleError, TypeSpecError, UnsupportedError
 from .rules.registry import non_differentiable, rrule
 from .tangent import Tangent
-
-try:  # the typed-IR pipeline (frontend, passes, inference)
-    from .pipeline import code_ir
-except ImportError:  # pragma: no cover - while the pipeline is being assembled
-    code_ir = None
+from .pipeline import code_ir
 
 __all__ = [
     "gradient", "withgradient", "pullback", "jacobian", "code_ir", "code_adjoint", "cache_info", "clear_cache",

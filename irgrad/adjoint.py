@@ -338,7 +338,7 @@ def adjoint_ir(ir: IR, active: set, plans: list) -> IR:
                 # A store replaces what its target held: the target's cotangent so far is rewritten.
                 target = s.args[0]
                 tct = get(target)
-                if tct is NONE and dv is NONE:
+                if tct is NONE and dv is NONE and s.fn.value is not ops.cell_set:  # cells: see the cell store
                     continue
                 back = nb.push(operator.getitem, rec, offset + k, hint="back")
                 res = nb.push(back, tct, dv)

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import derive
 from .errors import IrgradError
-from .runtime import fwd_call
+from .runtime import fresh_cell_cotangents, fwd_call, restore_cell_cotangents
 
 __all__ = ["pullback", "gradient", "withgradient", "jacobian", "code_adjoint", "cache_info", "clear_cache"]
 
@@ -39,7 +39,11 @@ def pullback(f, /, *args, **kwargs):
     n = len(args)
 
     def back(dy):
-        d = pb(dy)
+        prev = fresh_cell_cotangents()
+        try:
+            d = pb(dy)
+        finally:
+            restore_cell_cotangents(prev)
         return tuple(_project(x, dx) for x, dx in zip(args, d[1:1 + n]))
     return y, back
 

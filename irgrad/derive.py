@@ -188,15 +188,7 @@ def derived(func, entry) -> Derived:
 def _derive(func, argtypes, active) -> Derived:
     from .adjoint import transform
     from .execute import executable
-    try:
-        from .pipeline import typed_ir
-    except ImportError:  # TEMPORARY until pipeline lands
-        from .frontend import trace
-
-        def typed_ir(func, argtypes):
-            ir = trace(func)
-            ir.entry.argtypes = list(argtypes)
-            return ir
+    from .pipeline import typed_ir
     _stats["traces"] += 1
     version = registry.version()
     ir = typed_ir(func, list(argtypes))

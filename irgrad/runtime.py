@@ -5,7 +5,7 @@ registered rule when there is one and otherwise recursing into the callable's ow
 (per signature, cached in `derive.py`).  `pullback(dy)` returns `(df, *dargs, *dkwargs)`: the callee's own
 cotangent first (what a closure captured, the `self` of a bound method or callable object).
 
-`ADJOINT_HANDLERS` holds the few operations whose adjoint is not a pullback but a rewrite of the accumulated
+`STORES` holds the few operations whose adjoint is not a pullback but a rewrite of the accumulated
 cotangents: stores into a cell, an attribute or an item replace what the container held, so the adjoint moves
 the cotangent of the stored slot to the stored value and zeroes the slot.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import operator
+import threading
 import types
 from dataclasses import dataclass
 
@@ -156,6 +157,46 @@ def no_rule_message(f) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The cell store: cotangents of closure cells, by cell, for the pullback being run (see rules/containers.py)
+
+class CellCotangents:
+    __slots__ = ("cts",)
+
+    def __init__(self):
+        self.cts = {}
+
+    def add(self, cell, d):
+        from .tangent import accum
+        old = self.cts.get(id(cell))
+        self.cts[id(cell)] = (cell, d if old is None else accum(old[1], d))
+
+    def take(self, cell):
+        entry = self.cts.pop(id(cell), None)
+        return None if entry is None else entry[1]
+
+
+_local = threading.local()
+
+
+def cell_cotangents() -> CellCotangents:
+    store = getattr(_local, "cells", None)
+    if store is None:
+        store = _local.cells = CellCotangents()
+    return store
+
+
+def fresh_cell_cotangents():
+    """Start an empty store for one top-level pullback; returns the previous one to restore."""
+    prev = getattr(_local, "cells", None)
+    _local.cells = CellCotangents()
+    return prev
+
+
+def restore_cell_cotangents(prev) -> None:
+    _local.cells = prev
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Adjoint handlers: stores that replace what a slot held
 
 def tangent_field(t, name):
@@ -204,7 +245,7 @@ def item_zeroed(t, key):
 
 def cell_set_fwd(cell, value):
     ops.cell_set(cell, value)
-    return None, lambda ct, dy: (None, ct)
+    return None, lambda ct, dy: (None, cell_cotangents().take(cell))
 
 
 def setattr_fwd(obj, name, value):

@@ -11,6 +11,7 @@ import types
 import numpy as np
 
 from .. import ops
+from ..runtime import cell_cotangents
 from ..tangent import Tangent
 from .registry import non_differentiable, rrule
 
@@ -215,38 +216,47 @@ def _array_attribute(x, name, y):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Closures
+#
+# A closure cell is a mutable box that a closure reads when it runs, not when it is made, so cotangents of cell
+# reads are not sent back through the closure's data flow: each read adds its cotangent to the cell's entry in the
+# pullback's cell store (`runtime.cell_cotangents`), and each write (`new_cell(v)`, `cell_set`) takes what the reads
+# after it left there.  Reverse order makes this exact: the reads after a write are pulled back before it.
 
 @rrule(ops.freevar)
 def freevar_rrule(func, index):
-    y = ops.freevar(func, index)
-    name = func.__code__.co_freevars[index]
+    cell = func.__closure__[index]
 
     def freevar_pullback(dy):
-        return (None if dy is None else Tangent({name: dy})), None
-    return y, freevar_pullback
+        if dy is not None:
+            cell_cotangents().add(cell, dy)
+        return None, None
+    return cell.cell_contents, freevar_pullback
 
 
 @rrule(ops.new_cell)
 def new_cell_rrule(*value):
-    return ops.new_cell(*value), lambda dy: (dy,) if value else ()
+    cell = ops.new_cell(*value)
+
+    def new_cell_pullback(dy):
+        d = cell_cotangents().take(cell)
+        return (d,) if value else ()
+    return cell, new_cell_pullback
 
 
 @rrule(ops.cell_get)
 def cell_get_rrule(cell):
-    return ops.cell_get(cell), lambda dy: (dy,)
+    def cell_get_pullback(dy):
+        if dy is not None:
+            cell_cotangents().add(cell, dy)
+        return (None,)
+    return ops.cell_get(cell), cell_get_pullback
 
 
 @rrule(ops.make_function)
 def make_function_rrule(code, globals_, defaults=None, kwdefaults=None, closure=None, annotations=None):
+    # What the new function captured is pulled back through its cells (above); its defaults are constants.
     f = ops.make_function(code, globals_, defaults, kwdefaults, closure, annotations)
-    names = code.co_freevars
-
-    def make_function_pullback(dy):
-        dclosure = None
-        if isinstance(dy, Tangent) and closure is not None:
-            dclosure = tuple(getattr(dy, n) for n in names)
-        return None, None, None, None, dclosure, None
-    return f, make_function_pullback
+    return f, lambda dy: (None,) * 6
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -265,3 +275,64 @@ def call_ex_rrule(f, args, kwargs=None):
         dkw = dict(zip(names, d[1 + n:]))
         return d[0], (tuple(d[1:1 + n]) if isinstance(args, tuple) else list(d[1:1 + n])), dkw
     return y, call_ex_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dict views: iterated as lists (the differentiated code sees a list where Python gives a view), so each value's
+# cotangent can go back to its key.
+
+non_differentiable(dict.keys)
+
+
+@rrule(dict.values)
+def dict_values_rrule(d):
+    keys = list(d)
+
+    def dict_values_pullback(dy):
+        return (None if dy is None else dict(zip(keys, dy)),)
+    return list(d.values()), dict_values_pullback
+
+
+@rrule(dict.items)
+def dict_items_rrule(d):
+    keys = list(d)
+
+    def dict_items_pullback(dy):
+        if dy is None:
+            return (None,)
+        return ({k: (None if item is None else item[1]) for k, item in zip(keys, dy)},)
+    return list(d.items()), dict_items_pullback
+
+
+@rrule(dict.get)
+def dict_get_rrule(d, key, *default):
+    has = key in d
+    y = d.get(key, *default)
+
+    def dict_get_pullback(dy):
+        if has:
+            return ({key: dy}, None) + _nones(len(default))
+        return (None, None) + ((dy,) if default else ())
+    return y, dict_get_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# NumPy scalar constructors: the cotangent passes through, as a Python float or complex
+
+def _scalar_type_rule(t):
+    @rrule(t)
+    def scalar_type_rrule(x=0.0):
+        y = t(x)
+
+        def scalar_type_pullback(dy):
+            if dy is None or not isinstance(x, (float, complex, np.floating, np.complexfloating, np.ndarray)):
+                return (None,)
+            d = np.asarray(dy)
+            if not np.iscomplexobj(x):
+                d = d.real
+            return (d.reshape(np.shape(x)) if isinstance(x, np.ndarray) else d.item(),)
+        return y, scalar_type_pullback
+
+
+for _t in (np.float64, np.float32, np.float16, np.complex128, np.complex64):
+    _scalar_type_rule(_t)
