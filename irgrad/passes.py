@@ -5,6 +5,7 @@
   operations whose operands are all constants, and turns a branch on a constant into a jump;
 - `prune_args`: IRTools' `prune!` -- a block argument to which every incoming edge passes the same value (or the
   argument itself) is replaced by that value;
+- `merge_blocks`: a block that jumps to a block with no other predecessor absorbs it;
 - `dce`: dead-code elimination of pure statements and of block arguments nothing reads;
 - `order_blocks`: blocks in a topological order of the forward edges, keeping the frontend's order where it can.
 
@@ -333,6 +334,31 @@ def dce(ir: IR) -> IR:
     return ir
 
 
+def merge_blocks(ir: IR) -> IR:
+    """Merge each block that ends in a jump with its target when that target has no other incoming edge: the
+    target's arguments become the jump's operands and its statements move up."""
+    if not ir.blocks:
+        return ir
+    count: dict = {}
+    for b in ir.blocks:
+        for target, _ in (b.term.edges() if b.term is not None else ()):
+            count[target] = count.get(target, 0) + 1
+    entry, gone, subst = ir.blocks[0], set(), {}
+    for b in ir.blocks:
+        if b in gone:
+            continue
+        while isinstance(b.term, Br) and b.term.target is not b and b.term.target is not entry \
+                and count.get(b.term.target) == 1:
+            t, args = b.term.target, b.term.args
+            subst.update(zip(t.args, args))
+            b.stmts.extend(t.stmts)
+            b.term = t.term
+            gone.add(t)
+    ir.blocks = [b for b in ir.blocks if b not in gone]
+    _substitute(ir, subst)
+    return ir
+
+
 def order_blocks(ir: IR) -> IR:
     """Reachable blocks in topological order of the forward edges (see `cfg.topological_order`)."""
     ir.blocks = cfg.topological_order(ir)
@@ -344,6 +370,7 @@ def simplify(ir: IR) -> IR:
     remove_unreachable(ir)
     fold_constants(ir)
     prune_args(ir)
+    merge_blocks(ir)
     dce(ir)
     order_blocks(ir)
     return ir
