@@ -42,28 +42,45 @@ def spread(count: int, rounds: int) -> set[int]:
 
 
 def round_robin(rows, rounds: int, sample_s: float, row_budget_s: float) -> dict[str, Timing]:
-    """Time every row of `rows` (peers.Row: name, call, reset, first_call, estimate_s); a Timing per row name."""
+    """Time every row of `rows` (peers.Row: name, call, reset, first_call, estimate_s); a Timing per row name.
+
+    Steady-state rows are interleaved.  First-call rows come after them, one after the other: their `reset`
+    clears caches that the steady rows rely on (`jax.clear_caches()` drops every jitted executable), and a
+    steady sample that included a re-trace would be wrong.
+    """
+    steady = [r for r in rows if not r.first_call]
     plans = {}
-    for row in rows:
-        if row.first_call or row.estimate_s > sample_s:  # one call per sample: no need to calibrate
+    for row in steady:
+        if row.estimate_s > sample_s:  # one call per sample: no need to calibrate
             number, per_call = 1, row.estimate_s
         else:
             number, per_call = calibrate(row.call, sample_s)
-        count = max(1, min(rounds, int(row_budget_s / max(per_call * number, 1e-9))))
-        plans[row.name] = (number, spread(count, rounds))
+        plans[row.name] = (number, spread(_count(per_call * number, rounds, row_budget_s), rounds))
     samples: dict[str, list[float]] = {row.name: [] for row in rows}
     for r in range(rounds):
         gc.collect()
-        shift = r % len(rows)
-        for row in rows[shift:] + rows[:shift]:  # rotate the order too, so no row always follows the same one
+        shift = r % max(1, len(steady))
+        for row in steady[shift:] + steady[:shift]:  # rotate the order too, so no row always follows another
             number, chosen = plans[row.name]
-            if r not in chosen:
-                continue
-            if row.reset is not None:
+            if r in chosen:
+                samples[row.name].append(_sample(row.call, number))
+    for row in rows:
+        if row.first_call:
+            plans[row.name] = (1, None)
+            for _ in range(_count(row.estimate_s, rounds, row_budget_s)):
+                gc.collect()
                 row.reset()
-            call = row.call
-            started = time.perf_counter()
-            for _ in range(number):
-                call()
-            samples[row.name].append((time.perf_counter() - started) / number)
+                samples[row.name].append(_sample(row.call, 1))
     return {name: Timing(statistics.median(s), min(s), len(s), plans[name][0]) for name, s in samples.items()}
+
+
+def _count(sample_time: float, rounds: int, row_budget_s: float) -> int:
+    """How many samples a row gets: as many rounds as its budget allows, at least one."""
+    return max(1, min(rounds, int(row_budget_s / max(sample_time, 1e-9))))
+
+
+def _sample(call, number: int) -> float:
+    started = time.perf_counter()
+    for _ in range(number):
+        call()
+    return (time.perf_counter() - started) / number
