@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from . import ops
 from .errors import UnsupportedError
+from .passes import simplify
 from .ir import IR, Block, Br, CondBr, Const, Meta, Raise, Return, Stmt, Var
 from .rules.registry import NONDIFF, lookup
 from .tangent import accum as accum_ct
@@ -449,8 +450,8 @@ def transform(ir: IR, active_args) -> Transform:
     rewrite_mutating_methods(ir)
     active = activity(ir, active_args)
     plans = plan_blocks(ir, active)
-    fwd = forward_ir(ir, active, plans)
-    adj = adjoint_ir(ir, active, plans)
+    fwd = simplify(forward_ir(ir, active, plans))
+    adj = simplify(adjoint_ir(ir, active, plans))
     return Transform(ir, fwd, adj, active, plans, len(ir.entry.args))
 
 
