@@ -29,7 +29,7 @@ from . import ops
 from .errors import IRVerifyError
 from .ir import IR, Br, CondBr, Const, Raise, Return, Var
 from .printer import Namer
-from .structure import If, Line, Unstructured, While, structure
+from .structure import If, Line, Unstructured, While, negate, structure
 
 __all__ = ["compile_ir", "source"]
 
@@ -431,7 +431,10 @@ def _strip_continue(seq: list) -> list:
     if isinstance(last, Line) and last.jump == "continue":
         return seq[:-1]
     if isinstance(last, If):
-        return seq[:-1] + [If(last.cond, _strip_continue(last.then), _strip_continue(last.orelse), last.line)]
+        then, orelse = _strip_continue(last.then), _strip_continue(last.orelse)
+        if not then and orelse:
+            return seq[:-1] + [If(negate(last.cond), orelse, [], last.line)]
+        return seq[:-1] + [If(last.cond, then, orelse, last.line)]
     return seq
 
 

@@ -84,16 +84,17 @@ def make_if(cond: str, then: list, orelse: list, line=None) -> list:
     """`if cond: then else: orelse`, with the arm that never falls through kept in the `if` and the other hoisted
     after it (less nesting: `if not c: break` then the loop body)."""
     then_ft, else_ft = falls_through(then), falls_through(orelse)
-    if then and not then_ft and (else_ft or len(then) <= len(orelse)):
+    if then and not then_ft and (else_ft or len(then) <= max(3, len(orelse))):
         return [If(cond, then, [], line)] + orelse
     if orelse and not else_ft:
-        return [If(_negate(cond), orelse, [], line)] + then
+        return [If(negate(cond), orelse, [], line)] + then
     if not then:
-        return [If(_negate(cond), orelse, [], line)] if orelse else []
+        return [If(negate(cond), orelse, [], line)] if orelse else []
     return [If(cond, then, orelse, line)]
 
 
-def _negate(cond: str) -> str:
+def negate(cond: str) -> str:
+    """`not cond`, parenthesized unless cond is a name."""
     if cond.startswith("not ") and cond[4:].isidentifier():
         return cond[4:]
     return f"not {cond}" if cond.isidentifier() else f"not ({cond})"
@@ -191,12 +192,31 @@ class _Structurer:
                 out.append(Line("break", jump="break"))
                 return None
             outer = any(t in (f.header, f.follow) for f in frames)
-            if outer or (t not in self.loops[fr.header] and self.nin[t] > 1):
+            if (outer or (t not in self.loops[fr.header] and self.nin[t] > 1)) and not self.trivial(t):
                 k = fr.pending.setdefault(t, len(fr.pending) + 1)
                 out.append(Line(f"{fr.flag} = {k}"))
                 out.append(Line("break", jump="break"))
                 return None
         return t
+
+    def common_postdominator(self, nodes):
+        """The nearest block every path from each of `nodes` reaches (None when only the exit is common)."""
+        def chain(x):
+            out = []
+            while x != _END:
+                out.append(x)
+                x = self.ipdom.get(x, _END)
+            return out
+        common = None
+        for x in nodes:
+            c = chain(x)
+            common = c if common is None else [y for y in c if y in set(common)]
+        return common[0] if common else None
+
+    def trivial(self, t: int) -> bool:
+        """A block with no statements that only jumps on: copying it (its argument moves) beats a flag."""
+        block = self.blocks[t]
+        return not block.stmts and isinstance(block.term, Br)
 
     def emit_from(self, n, follow, frames: tuple, out: list, entered=None) -> None:
         """Emit the code of node n and what follows it, until the sequence jumps away or reaches `follow`."""
@@ -248,7 +268,14 @@ class _Structurer:
             forced = t == follow or any(t in (f.header, f.follow) for f in frames)
             return (forced, self.nin[t] > 1, exits[t], -t)
 
-        fr = _Frame(h, max(exits, key=rank) if exits else None)
+        chosen = max(exits, key=rank) if exits else None
+        if chosen is not None and not rank(chosen)[0]:
+            # Exits that each have the loop as their only way in (`for ... else`, a `break` with its own code) are
+            # best emitted inside the loop, each ending in `break` to where they meet again.
+            meet = self.common_postdominator(exits)
+            if meet is not None and meet not in body_nodes and all(t == meet or self.nin[t] == 1 for t in exits):
+                chosen = meet
+        fr = _Frame(h, chosen)
         fr.flag = self.hooks.fresh("_exit")
         loop = While()
         self.emit_from(h, None, frames + (fr,), loop.body, entered=h)
@@ -268,7 +295,7 @@ class _Structurer:
             t = self.goto(target, follow, frames, arm)
             if t is not None:
                 self.emit_from(t, follow, frames, arm)
-            chain = [If(f"{fr.flag} == {k}", arm, chain)]
+            chain = [If(f"{fr.flag} == {k}", arm, chain)] if arm else [If(f"{fr.flag} != {k}", chain, [])]
         out.extend(chain)
         return None
 

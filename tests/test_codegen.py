@@ -4,10 +4,12 @@ Most programs here are IR built by hand, so every shape of graph is covered what
 loops, nested loops with exits of several levels, swaps of block arguments, raise, an irreducible graph; then
 random graphs (hypothesis), the frontend's corpus and its program fuzzer, each run both ways.
 """
+import copy
 import dis
+import importlib.util
 import linecache
+import pathlib
 import operator
-import sys
 import traceback
 
 import numpy as np
@@ -16,9 +18,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from irgrad import codegen, ops
+from irgrad.frontend import bind_args, trace
+from irgrad.pipeline import code_ir
 from irgrad.errors import IRVerifyError, IrgradError
 from irgrad.interpret import run
 from irgrad.ir import IR, Br, Const, CondBr, Meta, Raise, Return
+
+from corpus import CASES
+
+_fuzz_path = pathlib.Path(__file__).resolve().parent.parent / "tools" / "fuzz_programs.py"
+_spec = importlib.util.spec_from_file_location("fuzz_programs", _fuzz_path)
+fuzz = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fuzz)
 
 
 def outcome(fn, *args):
@@ -559,10 +570,40 @@ def test_random_graphs_agree_with_the_interpreter(ir, inputs):
 
 # ── Programs from the frontend ───────────────────────────────────────────────────────────────────────────────────
 
-def _corpus():
-    try:
-        from tests.corpus import CASES
-    except ImportError:
-        sys.path.insert(0, __file__.rsplit("/", 1)[0])
-        from corpus import CASES
-    return CASES
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_corpus_generated_code_agrees_with_the_interpreter(case):
+    """Raw IR straight from the frontend, and the pipeline's typed IR for the case's arguments."""
+    bound = bind_args(case.fn, *copy.deepcopy((case.args, case.kwargs)))
+    for ir in (trace(case.fn), code_ir(case.fn, *case.args, **case.kwargs)):
+        fn = codegen.compile_ir(ir)
+        args = copy.deepcopy(bound)
+        want = outcome(lambda: run(ir, *args))
+        args = copy.deepcopy(bound)
+        got = outcome(lambda: fn(*args))
+        assert got[0] == want[0] and same_value(got[1:], want[1:]), \
+            f"generated {got}, interpreter {want}\n{fn.__irgrad_source__}"
+
+
+def same_value(a, b) -> bool:
+    """Structural equality that compares arrays (NaN equal to NaN) and keeps types apart."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, float) and a != a:
+        return b != b
+    return a == b
+
+
+@given(fuzz.programs())
+def test_random_programs_generated_code_agrees_with_the_interpreter(program):
+    source, args = program
+    f = fuzz.compile_program(source)
+    ir = trace(f)
+    bound = bind_args(f, args, {})
+    want, got = outcome(lambda: run(ir, *bound)), outcome(codegen.compile_ir(ir), *bound)
+    assert got[0] == want[0] and same_value(got[1:], want[1:]), f"{source}\n{codegen.source(ir)}"
