@@ -10,6 +10,8 @@ a run is reproducible.  Keep points inside the function's domain and away from k
 """
 from __future__ import annotations
 
+import math
+import operator
 import zlib
 from dataclasses import dataclass, field
 
@@ -37,9 +39,10 @@ class Draw:
         return np.asarray(v, dtype=np.float64)
 
     def __repr__(self):
-        if self.python_float:
-            return "float"
-        return "x".join(map(str, self.shape)) if self.shape else "0d"
+        out = "float" if self.python_float else "x".join(map(str, self.shape)) if self.shape else "0d"
+        if (self.lo, self.hi) != (-2.0, 2.0):
+            out += f"[{self.lo:g},{self.hi:g}]"
+        return out + (f"|>={self.abs_ge:g}" if self.abs_ge else "")
 
 
 def arr(*shape, lo=-2.0, hi=2.0, abs_ge=0.0) -> Draw:
@@ -60,6 +63,12 @@ def unit(*shape) -> Draw:
 def flt(lo=-2.0, hi=2.0, abs_ge=0.0) -> Draw:
     """A Python float."""
     return Draw((), lo, hi, True, abs_ge)
+
+
+def as_float(draw_fn) -> Draw:
+    """A Python float from the domain of an array-making function (`pos`, `unit` ...)."""
+    d = draw_fn()
+    return Draw((), d.lo, d.hi, True, d.abs_ge)
 
 
 def _draw(a, rng):
@@ -115,6 +124,11 @@ def spec(fn, *args, name="", tol=None, **kwargs) -> RuleSpec:
     return RuleSpec(fn, tuple(args), dict(kwargs), dict(tol or {}), name)
 
 
+def drawn(fn, factory, name="", tol=None, **kwargs) -> RuleSpec:
+    """A spec whose arguments come from `factory(rng) -> tuple` (booleans, fixed values, ties ...)."""
+    return RuleSpec(fn, factory, dict(kwargs), dict(tol or {}), name)
+
+
 def merge_tables(*tables) -> list:
     """One list from several tables; two entries with the same id are an error (name one of them)."""
     out, seen = [], {}
@@ -127,4 +141,159 @@ def merge_tables(*tables) -> list:
     return out
 
 
-SPECS: list = []  # filled by the tables below, grouped by rule module
+# ---------------------------------------------------------------------------------------------------------------
+# NumPy elementwise (irgrad/rules/elementwise.py)
+
+# unary ufuncs with the domain to draw from: (fn, draw for a shape)
+_UNARY_DOMAINS = [
+    (np.negative, arr), (np.positive, arr), (np.square, arr), (np.sqrt, pos), (np.reciprocal, pos),
+    (np.exp, arr), (np.exp2, arr), (np.expm1, arr), (np.log, pos), (np.log2, pos), (np.log10, pos),
+    (np.log1p, pos), (np.sin, arr), (np.cos, arr), (np.tan, unit), (np.arcsin, unit), (np.arccos, unit),
+    (np.arctan, arr), (np.sinh, arr), (np.cosh, arr), (np.tanh, arr), (np.arcsinh, arr),
+    (np.arccosh, lambda *s: arr(*s, lo=1.2, hi=3.0)), (np.arctanh, unit), (np.deg2rad, arr), (np.radians, arr),
+    (np.rad2deg, arr), (np.degrees, arr), (np.sinc, arr),
+    (np.cbrt, lambda *s: arr(*s, abs_ge=0.3)), (np.fabs, lambda *s: arr(*s, abs_ge=0.1)),
+    (np.absolute, lambda *s: arr(*s, abs_ge=0.1)), (np.conjugate, arr), (np.real, arr), (np.imag, arr),
+    (np.angle, arr),
+]
+
+ELEMENTWISE = [spec(fn, draw(3, 4)) for fn, draw in _UNARY_DOMAINS]
+ELEMENTWISE += [spec(fn, draw()) for fn, draw in _UNARY_DOMAINS]                # 0-d arrays
+ELEMENTWISE += [spec(fn, as_float(draw)) for fn, draw in _UNARY_DOMAINS]       # Python floats
+
+# binary ufuncs: same shapes, broadcasting both ways, a Python float on either side
+_BINARY_DOMAINS = [
+    (np.add, arr, arr), (np.subtract, arr, arr), (np.multiply, arr, arr), (np.true_divide, arr, pos),
+    (np.power, pos, arr), (np.float_power, pos, arr), (np.arctan2, arr, pos), (np.hypot, arr, arr),
+    (np.logaddexp, arr, arr), (np.logaddexp2, arr, arr), (np.maximum, arr, arr), (np.minimum, arr, arr),
+    (np.fmax, arr, arr), (np.fmin, arr, arr), (np.copysign, lambda *s: arr(*s, abs_ge=0.1), arr),
+    (np.remainder, arr, lambda *s: pos(*s, lo=0.7, hi=1.3)), (np.fmod, arr, lambda *s: pos(*s, lo=0.7, hi=1.3)),
+]
+for fn, da, db in _BINARY_DOMAINS:
+    ELEMENTWISE += [spec(fn, da(3, 4), db(3, 4)), spec(fn, da(3, 4), db(4)), spec(fn, da(2, 1, 3), db(4, 1)),
+                    spec(fn, da(3, 1), db()), spec(fn, as_float(da), db(2, 3)), spec(fn, da(2, 3), as_float(db))]
+ELEMENTWISE += [
+    drawn(np.maximum, lambda rng: (np.array([1.0, 2.0, -3.0]), np.array([1.0, 0.5, -3.0])), name="numpy.maximum(ties)"),
+    drawn(np.fmin, lambda rng: (np.array([1.0, np.nan, -3.0]), np.array([1.0, 0.5, np.nan])), name="numpy.fmin(nan)"),
+    spec(np.power, pos(3, 4), 3), spec(np.power, arr(3, 4), 2.0, name="numpy.power(3x4,2.0)"),
+    drawn(np.where, lambda rng: (rng.uniform(size=(3, 4)) > 0.5, rng.normal(size=(3, 4)), rng.normal(size=(4,)))),
+    drawn(np.where, lambda rng: (rng.uniform(size=(3, 1)) > 0.5, rng.normal(size=(3, 4)), 1.5),
+         name="numpy.where(scalar branch)"),
+    drawn(np.where, lambda rng: (rng.uniform(size=5) > 0.5,), name="numpy.where(one argument)"),
+    spec(np.clip, arr(3, 4), -0.5, 0.5), spec(np.clip, arr(3, 4), arr(4, lo=-1.0, hi=-0.2), arr(3, 1, lo=0.2, hi=1.0)),
+    spec(np.clip, arr(3, 4), None, 0.3), spec(np.clip, arr(5), -0.3, None), spec(np.clip, arr(5), a_min=-0.4, a_max=0.4),
+    spec(np.clip, arr(5), -0.2, a_max=0.4),
+    spec(np.ndarray.clip, arr(3, 4), -0.5, 0.5), spec(np.ndarray.clip, arr(3, 4), arr(4, lo=-1.0, hi=-0.2)),
+    spec(np.ndarray.clip, arr(3, 4), max=0.1),
+    spec(np.ndarray.conj, arr(3, 4)), spec(np.ndarray.conjugate, arr(2, 3)), spec(np.ndarray.copy, arr(3, 4)),
+    spec(np.ndarray.copy, arr(3, 4), "F"),
+    spec(np.ndarray.astype, arr(3, 4), np.float64), spec(np.ndarray.astype, arr(3, 4), np.complex128),
+    spec(np.ndarray.astype, arr(3, 4), np.int64), spec(np.ndarray.astype, arr(2, 2), "float64"),
+    spec(np.ndarray.item, arr(1, 1)), spec(np.ndarray.item, arr(3, 4), 5), spec(np.ndarray.item, arr(3, 4), -1),
+    spec(np.ndarray.item, arr(3, 4), (1, 2)), spec(np.ndarray.item, arr(3, 4), 2, 3),
+    spec(np.exp, arr(2, 3), dtype=np.float64), spec(np.add, arr(2, 3), arr(3), dtype=np.float64),
+]
+
+# ---------------------------------------------------------------------------------------------------------------
+# Python operators and builtins (irgrad/rules/operators.py)
+
+_OPERATOR_DOMAINS = [
+    (operator.add, arr, arr), (operator.sub, arr, arr), (operator.mul, arr, arr), (operator.truediv, arr, pos),
+    (operator.pow, pos, arr), (operator.mod, arr, lambda *s: pos(*s, lo=0.7, hi=1.3)),
+    (operator.floordiv, arr, lambda *s: pos(*s, lo=0.7, hi=1.3)),
+]
+_INPLACE = {operator.add: operator.iadd, operator.sub: operator.isub, operator.mul: operator.imul,
+            operator.truediv: operator.itruediv, operator.pow: operator.ipow, operator.mod: operator.imod,
+            operator.floordiv: operator.ifloordiv}
+OPERATORS = []
+for fn, da, db in _OPERATOR_DOMAINS:
+    fa, fb = as_float(da), as_float(db)
+    OPERATORS += [spec(fn, da(3, 4), db(3, 4)), spec(fn, da(3, 4), db(4)), spec(fn, da(2, 1, 3), db(4, 1)),
+                  spec(fn, fa, db(2, 3)), spec(fn, da(2, 3), fb), spec(fn, fa, fb), spec(fn, da(), db()),
+                  spec(fn, da(3), 2), spec(fn, 3, db(3))]
+    # in place: the same as the plain form when the left operand is not a float array
+    OPERATORS += [spec(_INPLACE[fn], fa, fb), spec(_INPLACE[fn], fa, db(3, 2)), spec(_INPLACE[fn], 2, db(3))]
+OPERATORS += [
+    spec(operator.pow, arr(3, abs_ge=0.2), 2), spec(operator.pow, flt(abs_ge=0.2), 3), spec(operator.pow, 2, flt()),
+    spec(operator.matmul, arr(3, 4), arr(4, 2)), spec(operator.matmul, arr(3, 4), arr(4)),
+    spec(operator.matmul, arr(3), arr(3, 4)), spec(operator.matmul, arr(4), arr(4)),
+    spec(operator.matmul, arr(2, 1, 3, 4), arr(5, 4, 2)), spec(operator.matmul, arr(2, 3, 4), arr(4)),
+    spec(operator.matmul, arr(4), arr(2, 4, 3)),
+    spec(operator.imatmul, [1.5, -0.5, 2.0], arr(3, 2)), spec(operator.imatmul, 3 * [[1.0, 2.0]], arr(2, 2)),
+    spec(operator.neg, arr(3, 4)), spec(operator.neg, flt()), spec(operator.neg, arr()),
+    spec(operator.pos, arr(3, 4)), spec(operator.pos, flt()),
+    spec(operator.abs, arr(3, 4, abs_ge=0.1)), spec(operator.abs, flt(abs_ge=0.1)),
+    spec(abs, arr(3, 4, abs_ge=0.1)), spec(abs, flt(abs_ge=0.1)), spec(abs, arr(abs_ge=0.1)),
+    spec(pow, pos(3), arr(3)), spec(pow, flt(0.5, 2.0), flt()), spec(pow, flt(abs_ge=0.3), 3), spec(pow, 5, 3, 7),
+    spec(float, flt()), spec(float, arr()), spec(float, 3), spec(float, "2.5"),
+    drawn(float, lambda rng: (np.float64(rng.normal()),), name="float(np.float64)"),
+    spec(complex, flt()), spec(complex, flt(), flt()), spec(complex, arr(), 2),
+    spec(sum, arr(5)), spec(sum, arr(3, 4)), spec(sum, arr(5), flt()), spec(sum, arr(3, 4), arr(2, 1, 4)),
+    spec(sum, (1.0, 2.0), flt(), name="sum(tuple,start)"),
+    spec(max, flt(), flt(), flt()), spec(max, arr(6)), spec(max, flt(), 2), spec(max, arr(6), key=abs),
+    spec(min, flt(), flt(), flt()), spec(min, arr(6)), spec(min, arr(6), key=abs), spec(min, 1, flt()),
+]
+
+# ---------------------------------------------------------------------------------------------------------------
+# The math module (irgrad/rules/pymath.py): Python floats
+
+_MATH_DOMAINS = [
+    (math.sin, flt()), (math.cos, flt()), (math.tan, flt(-1.0, 1.0)), (math.asin, flt(-0.9, 0.9)),
+    (math.acos, flt(-0.9, 0.9)), (math.atan, flt()), (math.sinh, flt()), (math.cosh, flt()), (math.tanh, flt()),
+    (math.asinh, flt()), (math.acosh, flt(1.2, 3.0)), (math.atanh, flt(-0.9, 0.9)), (math.exp, flt()),
+    (math.exp2, flt()), (math.expm1, flt()), (math.log1p, flt(0.5, 2.0)), (math.log2, flt(0.5, 2.0)),
+    (math.log10, flt(0.5, 2.0)), (math.sqrt, flt(0.5, 2.0)), (math.cbrt, flt(abs_ge=0.3)), (math.erf, flt()),
+    (math.erfc, flt()), (math.fabs, flt(abs_ge=0.1)), (math.degrees, flt()), (math.radians, flt()),
+]
+PYMATH = [spec(fn, d) for fn, d in _MATH_DOMAINS] + [spec(fn, 1) for fn, _ in _MATH_DOMAINS[:3]] + [
+    spec(math.log, flt(0.5, 2.0)), spec(math.log, flt(0.5, 2.0), flt(1.5, 3.0)), spec(math.log, flt(0.5, 2.0), 10),
+    spec(math.pow, flt(0.5, 2.0), flt()), spec(math.pow, flt(abs_ge=0.2), 3), spec(math.atan2, flt(), flt()),
+    spec(math.atan2, flt(), 1), spec(math.copysign, flt(abs_ge=0.1), flt(abs_ge=0.1)),
+    spec(math.fmod, flt(), flt(0.7, 1.3)), spec(math.hypot, flt(), flt()), spec(math.hypot, flt(), flt(), flt()),
+    spec(math.hypot, flt()), spec(math.fsum, arr(5)),
+    drawn(math.exp, lambda rng: (np.float64(rng.normal()),), name="math.exp(np.float64)"),
+]
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reductions (irgrad/rules/reductions.py): axis int, negative, tuple, None; keepdims; methods
+
+_AXES = [{}, {"axis": 0}, {"axis": -1}, {"axis": (0, 2)}, {"axis": 1, "keepdims": True},
+         {"axis": None, "keepdims": True}]
+REDUCTIONS = []
+for fn in [np.sum, np.ndarray.sum, np.mean, np.ndarray.mean, np.prod, np.ndarray.prod, np.max, np.amax,
+           np.ndarray.max, np.min, np.amin, np.ndarray.min, np.var, np.ndarray.var, np.std, np.ndarray.std]:
+    REDUCTIONS += [spec(fn, arr(2, 3, 4), **kw) for kw in _AXES] + [spec(fn, arr(5))]
+REDUCTIONS += [
+    spec(np.sum, arr(3, 4), 1), spec(np.ndarray.sum, arr(3, 4), 0), spec(np.sum, flt()), spec(np.sum, arr()),
+    spec(np.sum, arr(3, 4), initial=2.0), spec(np.mean, arr(3, 4), (0, 1)), spec(np.max, arr(3, 4), 1),
+    drawn(np.prod, lambda rng: (np.array([[1.5, 0.0, 2.0], [0.0, 0.0, 3.0]]),), name="numpy.prod(zeros)"),
+    drawn(np.prod, lambda rng: (np.array([[1.5, 0.0, 2.0], [0.0, 0.5, 3.0]]),), axis=1, name="numpy.prod(zeros;axis=1)"),
+    spec(np.prod, arr(3, 4), initial=1.5),
+    # ties share dy equally: central differences agree (half the elements' step moves the maximum)
+    drawn(np.max, lambda rng: (np.array([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]]),), name="numpy.max(ties)"),
+    drawn(np.min, lambda rng: (np.array([[1.0, 3.0, 1.0], [2.0, 2.0, 5.0]]),), axis=1, name="numpy.min(ties;axis=1)"),
+    spec(np.max, arr(3, 4), initial=-5.0),
+    spec(np.var, arr(3, 4), ddof=1), spec(np.std, arr(3, 4), axis=0, ddof=1), spec(np.ndarray.var, arr(3, 4), 1, None,
+                                                                                    None, 1),
+    spec(np.var, arr(3, 4), axis=1, correction=1),
+    spec(np.cumsum, arr(3, 4)), spec(np.cumsum, arr(3, 4), axis=0), spec(np.cumsum, arr(2, 3, 4), -1),
+    spec(np.ndarray.cumsum, arr(3, 4), 1), spec(np.cumprod, arr(3, 4)), spec(np.cumprod, arr(3, 4), axis=1),
+    spec(np.ndarray.cumprod, arr(2, 3, 4), 0),
+    drawn(np.cumprod, lambda rng: (np.array([[1.5, 0.0, 2.0, -1.0], [0.0, 0.5, 0.0, 3.0]]),), axis=1,
+          name="numpy.cumprod(zeros;axis=1)"),
+    spec(np.average, arr(3, 4)), spec(np.average, arr(3, 4), 0), spec(np.average, arr(3, 4), 1, pos(4)),
+    spec(np.average, arr(3, 4), None, pos(3, 4)), spec(np.average, arr(3, 4), 0, pos(3), True),
+    spec(np.average, arr(3, 4), axis=1, keepdims=True),
+]
+_NORMS = [{}, {"ord": 2}, {"ord": 1}, {"ord": np.inf}, {"ord": -np.inf}, {"ord": 3}, {"ord": 0.5}, {"ord": 0}]
+REDUCTIONS += [spec(np.linalg.norm, arr(5, abs_ge=0.1), **kw) for kw in _NORMS]
+REDUCTIONS += [spec(np.linalg.norm, arr(3, 4, abs_ge=0.1), **kw)
+               for kw in [{}, {"ord": "fro"}, {"ord": 1}, {"ord": -1}, {"ord": np.inf}, {"ord": -np.inf},
+                          {"ord": 2}, {"ord": -2}, {"ord": "nuc"}, {"axis": 1}, {"axis": -2, "ord": 1},
+                          {"axis": 0, "keepdims": True}, {"keepdims": True}]]
+REDUCTIONS += [spec(np.linalg.norm, arr(2, 3, 4, abs_ge=0.1), **kw)
+               for kw in [{}, {"axis": (1, 2)}, {"axis": (2, 0), "ord": 1}, {"axis": (0, 1), "ord": "nuc"},
+                          {"axis": (1, 2), "ord": 2, "keepdims": True}, {"axis": 2, "ord": np.inf}]]
+REDUCTIONS += [spec(np.linalg.norm, arr(3, 4, abs_ge=0.1), 1, 0), spec(np.linalg.norm, flt(abs_ge=0.1))]
+
+SPECS: list = merge_tables(ELEMENTWISE, OPERATORS, PYMATH, REDUCTIONS)

@@ -12,6 +12,7 @@ complex input with `UnsupportedError` rather than return a wrong gradient.
 """
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -352,7 +353,20 @@ def where_rrule(condition, *xy):
     return y, where_pullback
 
 
-_ABSENT = object()
+def keyword_signature(first, **named):
+    """Decorator: give a rule written as `rule(x, *args, **kwargs)` (which counts its positional arguments, one
+    cotangent each) the signature `(first, name=default, ..., **kwargs)`, so that the AD can bind a
+    differentiable keyword argument (`np.clip(x, a_min=lo)`) to its position, pass it positionally, and collect
+    its cotangent."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [inspect.Parameter(first, kind)]
+    params += [inspect.Parameter(name, kind, default=default) for name, default in named.items()]
+    params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
+
+    def decorate(rule):
+        rule.__signature__ = inspect.Signature(params)
+        return rule
+    return decorate
 
 
 def clip_pullback_of(x, lo, hi, nargs):
@@ -371,27 +385,29 @@ def clip_pullback_of(x, lo, hi, nargs):
     return clip_pullback
 
 
+def _bounds(bounds, kwargs, names):
+    """The lower and upper bounds of a clip call, given positionally or by any of their keyword names."""
+    lo = bounds[0] if len(bounds) > 0 else next((kwargs[k] for k in names[0] if k in kwargs), None)
+    hi = bounds[1] if len(bounds) > 1 else next((kwargs[k] for k in names[1] if k in kwargs), None)
+    return lo, hi
+
+
 @rrule(np.clip)
-def clip_rrule(a, a_min=_ABSENT, a_max=_ABSENT, **kwargs):
-    # The bounds are named parameters so that `np.clip(x, a_min=lo)` with a float `lo` gets its cotangent.
+@keyword_signature("a", a_min=None, a_max=None)
+def clip_rrule(a, *bounds, **kwargs):
     refuse_out("numpy.clip", kwargs)
-    nargs = 3 if a_max is not _ABSENT else 2 if a_min is not _ABSENT else 1
-    lo = kwargs.pop("min", None) if a_min is _ABSENT else a_min
-    hi = kwargs.pop("max", None) if a_max is _ABSENT else a_max
+    lo, hi = _bounds(bounds, kwargs, (("a_min", "min"), ("a_max", "max")))
     refuse_complex("numpy.clip", a, lo, hi)
-    y = np.clip(a, lo, hi, **kwargs)
-    return y, clip_pullback_of(a, lo, hi, nargs)
+    return np.clip(a, *bounds, **kwargs), clip_pullback_of(a, lo, hi, 1 + len(bounds))
 
 
 @rrule(np.ndarray.clip)
-def ndarray_clip_rrule(self, min=_ABSENT, max=_ABSENT, **kwargs):
+@keyword_signature("self", min=None, max=None)
+def ndarray_clip_rrule(self, *bounds, **kwargs):
     refuse_out("ndarray.clip", kwargs)
-    nargs = 3 if max is not _ABSENT else 2 if min is not _ABSENT else 1
-    lo = None if min is _ABSENT else min
-    hi = None if max is _ABSENT else max
+    lo, hi = _bounds(bounds, kwargs, (("min",), ("max",)))
     refuse_complex("ndarray.clip", self, lo, hi)
-    y = self.clip(lo, hi, **kwargs)
-    return y, clip_pullback_of(self, lo, hi, nargs)
+    return self.clip(*bounds, **kwargs), clip_pullback_of(self, lo, hi, 1 + len(bounds))
 
 
 # ---------------------------------------------------------------------------------------------------------------
