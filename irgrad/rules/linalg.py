@@ -173,9 +173,9 @@ def cross_rrule(a, b, *args, **kwargs):
     # <dy, a x b> = <a, b x dy> = <b, dy x a> for 3-vectors along the last axis (broadcast over the others)
     if args or kwargs:
         raise UnsupportedError("np.cross has a rule for 3-vectors along the last axis only (no axisa/axisb/axisc)")
-    y = np.cross(a, b)
-    if np.shape(a)[-1] != 3 or np.shape(b)[-1] != 3:
+    if np.shape(a)[-1:] != (3,) or np.shape(b)[-1:] != (3,):
         raise UnsupportedError("np.cross has a rule for 3-vectors only")
+    y = np.cross(a, b)
     a_shape, b_shape, a_form, b_form = np.shape(a), np.shape(b), input_form(a), input_form(b)
 
     def cross_pullback(dy):
