@@ -27,7 +27,7 @@ def const_type(value) -> Type:
     `Constant`; arrays and other objects get the type of their value."""
     if isinstance(value, _IMMUTABLE) or (isinstance(value, tuple) and all(isinstance(v, _IMMUTABLE) for v in value)):
         return Constant(value)
-    if callable(value) or isinstance(value, _pytypes.ModuleType):
+    if callable(value) or isinstance(value, (_pytypes.ModuleType, np.random.Generator, np.random.RandomState)):
         return Constant(value)
     return typeof(value)
 
@@ -240,8 +240,17 @@ def _getitem(inf, args, kwargs):
     if isinstance(c, Dict):
         return c.value
     if isinstance(c, (Array, Scalar)):
-        return specimen_call(operator.getitem, [c, i], {}, unit=0)  # index 0 fits every dimension of 1
+        # Specimen arrays have every dimension 1: constant integer indices become 0, which fits.
+        if isinstance(i, Constant):
+            i = Constant(_zero_ints(i.value))
+        return specimen_call(operator.getitem, [c, i], {}, unit=0)
     return ANY
+
+
+def _zero_ints(index):
+    if isinstance(index, tuple):
+        return tuple(_zero_ints(x) for x in index)
+    return 0 if type(index) is int else index
 
 
 def _getattr(inf, args, kwargs):
@@ -324,7 +333,8 @@ def _freevar(inf, args, kwargs):
             v = f.value.__closure__[i.value].cell_contents
         except (IndexError, ValueError, TypeError):
             return ANY
-        return const_type(v) if callable(v) or isinstance(v, _pytypes.ModuleType) else typeof(v)
+        # A cell can be rebound: its current value is no constant, its type is what we know.
+        return typeof(v) if isinstance(v, _IMMUTABLE) else const_type(v)
     return ANY
 
 

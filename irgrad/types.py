@@ -51,8 +51,8 @@ class Scalar(Type):
 
 @dataclass(frozen=True)
 class Array(Type):
-    """A NumPy ndarray with known dtype (a string such as 'float64') and number of dimensions
-    (None when unknown)."""
+    """A NumPy ndarray with known dtype (a string such as 'float64') and number of dimensions.  With ndim None
+    (unknown) it also holds the NumPy scalars of that dtype, which is what a 0-d operation returns."""
 
     dtype: str
     ndim: int | None
@@ -214,6 +214,10 @@ def join(a: Type, b: Type) -> Type:
     if a == b:
         return a
     if isinstance(a, Array) and isinstance(b, Array) and a.dtype == b.dtype:
+        return Array(a.dtype, None)
+    if isinstance(a, Scalar) and isinstance(b, Array):
+        a, b = b, a
+    if isinstance(a, Array) and isinstance(b, Scalar) and np.dtype(a.dtype).type is b.pytype:
         return Array(a.dtype, None)
     if isinstance(a, Scalar) and isinstance(b, Scalar):
         num = (bool, int, float, complex)
