@@ -24,10 +24,11 @@ from .shapes import in_form, input_form, nones
 non_differentiable(
     # constructors whose values do not depend on their arguments' values
     np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye, np.identity, np.tri,
-    np.indices,
+    np.indices, np.tril_indices, np.triu_indices, np.diag_indices, np.unravel_index, np.ravel_multi_index,
     # positions, orders, counts, shapes
     np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero, np.argwhere, np.count_nonzero,
-    np.searchsorted, np.digitize, np.shape, np.ndim, np.size, np.array_equiv,
+    np.searchsorted, np.digitize, np.shape, np.ndim, np.size, np.array_equiv, np.argpartition, np.lexsort,
+    np.isin, np.broadcast_shapes,
     np.ndarray.argmax, np.ndarray.argmin, np.ndarray.argsort, np.ndarray.nonzero,
 )
 

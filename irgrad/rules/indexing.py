@@ -148,6 +148,9 @@ def take_rrule(a, indices, *args, **kwargs):
     return y, take_pullback
 
 
+rrule(np.ndarray.take)(take_rrule)
+
+
 @rrule(np.take_along_axis)
 def take_along_axis_rrule(arr, indices, *args, **kwargs):
     y = np.take_along_axis(arr, indices, *args, **kwargs)

@@ -348,3 +348,99 @@ _join(np.vstack, lambda x, a, k: np.atleast_2d(x), lambda prepared, a, k: 0)
 _join(np.hstack, lambda x, a, k: np.atleast_1d(x), lambda prepared, a, k: 0 if np.ndim(prepared[0]) == 1 else 1)
 _join(np.dstack, lambda x, a, k: np.atleast_3d(x), lambda prepared, a, k: 2)
 _join(np.column_stack, _column, lambda prepared, a, k: 1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Splits and appends: the adjoint of a split concatenates the pieces' cotangents (zeros for unused pieces)
+# ---------------------------------------------------------------------------------------------------------------
+
+def _split(fn, axis_of):
+    label = fn.__name__
+
+    def rule(ary, *args, **kwargs):
+        y = fn(ary, *args, **kwargs)
+        axis = axis_of(ary, args, kwargs) % max(np.ndim(ary), 1)
+        shapes, x_shape, form, n = [np.shape(p) for p in y], np.shape(ary), input_form(ary), 1 + len(args)
+
+        def pullback(dy):
+            if dy is None or form is None or all(d is None for d in dy):
+                return nones(n)
+            parts = [np.zeros(s) if d is None else d for d, s in zip(dy, shapes)]
+            return (in_form(np.reshape(np.concatenate(parts, axis=axis), x_shape), form),) + nones(n - 1)
+
+        pullback.__name__ = pullback.__qualname__ = f"{label}_pullback"
+        return y, pullback
+
+    rrule(fn)(_name(rule, f"{label}_pullback"))
+
+
+_split(np.split, lambda x, args, kwargs: _arg(args, kwargs, 1, "axis", 0))
+_split(np.array_split, lambda x, args, kwargs: _arg(args, kwargs, 1, "axis", 0))
+_split(np.hsplit, lambda x, args, kwargs: 1 if np.ndim(x) > 1 else 0)
+_split(np.vsplit, lambda x, args, kwargs: 0)
+_split(np.dsplit, lambda x, args, kwargs: 2)
+
+
+@rrule(np.append)
+def append_rrule(arr, values, *args, **kwargs):
+    # concatenate((arr, values), axis), both raveled first when axis is None
+    y = np.append(arr, values, *args, **kwargs)
+    axis = _arg(args, kwargs, 0, "axis", None)
+    a_shape, v_shape, a_form, v_form = np.shape(arr), np.shape(values), input_form(arr), input_form(values)
+    cut = int(np.prod(a_shape)) if axis is None else a_shape[axis]
+
+    def append_pullback(dy):
+        if dy is None:
+            return nones(2 + len(args))
+        da, dv = np.split(dy, [cut], axis=0 if axis is None else axis)
+        return (in_form(np.reshape(da, a_shape), a_form), in_form(np.reshape(dv, v_shape), v_form)) + nones(len(args))
+
+    return y, append_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Padding and differences
+# ---------------------------------------------------------------------------------------------------------------
+
+_COPYING_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+@rrule(np.pad)
+def pad_rrule(array, pad_width, *args, **kwargs):
+    # Every padded element is a copy of an element of `array` (or the constant, which takes no cotangent here),
+    # so padding an array of element numbers the same way says where each element of y came from.
+    mode = _arg(args, kwargs, 0, "mode", "constant")
+    if mode not in _COPYING_PAD_MODES or kwargs.get("reflect_type", "even") != "even":
+        raise UnsupportedError(f"np.pad with mode={mode!r} has no rule; modes {_COPYING_PAD_MODES} do")
+    y = np.pad(array, pad_width, *args, **kwargs)
+    x_shape, form, n = np.shape(array), input_form(array), 2 + len(args)
+    size = int(np.prod(x_shape))
+    numbers = np.arange(size).reshape(x_shape)
+    source = (np.pad(numbers, pad_width, "constant", constant_values=-1) if mode == "constant"
+              else np.pad(numbers, pad_width, mode)).ravel()
+    inside = source >= 0
+
+    def pad_pullback(dy):
+        if dy is None or form is None:
+            return nones(n)
+        dy = np.asarray(dy).ravel()
+        dx = np.zeros(size, dtype=dy.dtype)
+        np.add.at(dx, source[inside], dy[inside])
+        return (in_form(dx.reshape(x_shape), form),) + nones(n - 1)
+
+    return y, pad_pullback
+
+
+def _diff_adjoint(dy, x_shape, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    # one difference y[i] = x[i+1] - x[i] has the adjoint dx = -diff(dy) with a zero before and after
+    g = dy
+    for _ in range(n):
+        g = -np.diff(g, axis=axis, prepend=0, append=0)
+    if prepend is np._NoValue and append is np._NoValue:
+        return g
+    # the differences ran over concatenate((prepend, x, append)): keep x's part
+    before = 0 if prepend is np._NoValue else (1 if np.ndim(prepend) == 0 else np.shape(prepend)[axis])
+    return np.take(g, np.arange(before, before + x_shape[axis]), axis=axis)
+
+
+_linear(np.diff, _diff_adjoint)
