@@ -297,3 +297,48 @@ REDUCTIONS += [spec(np.linalg.norm, arr(2, 3, 4, abs_ge=0.1), **kw)
 REDUCTIONS += [spec(np.linalg.norm, arr(3, 4, abs_ge=0.1), 1, 0), spec(np.linalg.norm, flt(abs_ge=0.1))]
 
 SPECS: list = merge_tables(ELEMENTWISE, OPERATORS, PYMATH, REDUCTIONS)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Complex arguments: `check_rrule` perturbs along the reals only, so complex cotangents are checked here.  With
+# the bilinear pairing Re(sum(dx * t)), a step t = eps along the reals measures Re(dx) and a step t = i eps
+# measures -Im(dx).
+
+
+def _pair(dy, y) -> float:
+    return float(np.real(np.sum(np.asarray(dy) * np.asarray(y))))
+
+
+def check_complex_rrule(fn, *args, rtol=1e-6, atol=1e-6, eps=1e-6, seed=0, **kwargs):
+    """Check the rule of `fn` at arguments some of which are complex, against central differences taken along
+    the real and the imaginary direction of every element."""
+    from irgrad.rules.registry import lookup
+    from irgrad.testing import assert_close
+    rule, _ = lookup(fn)
+    y, pullback = rule(*args, **kwargs)
+    assert_close(y, fn(*args, **kwargs), 1e-12, 1e-12, what="primal")
+    rng = np.random.default_rng(seed)
+    shape = np.shape(y)
+    dy = rng.standard_normal(shape) + (1j * rng.standard_normal(shape) if np.iscomplexobj(y) else 0.0)
+    if not shape:
+        dy = complex(dy) if np.iscomplexobj(y) else float(dy)
+    dxs = pullback(dy)
+    assert len(dxs) == len(args)
+    for i, x in enumerate(args):
+        if not np.iscomplexobj(x):
+            continue
+        base = np.array(x, dtype=complex, order="C")
+        expected = np.zeros_like(base)
+        for j in range(base.size):
+            for step, part in ((eps, 1.0), (1j * eps, -1j)):
+                vals = []
+                for sgn in (1, -1):
+                    xj = base.copy()
+                    xj.reshape(-1)[j] += sgn * step
+                    a = list(args)
+                    a[i] = complex(xj) if not isinstance(x, np.ndarray) else xj
+                    vals.append(_pair(dy, fn(*a, **kwargs)))
+                expected.reshape(-1)[j] += part * (vals[0] - vals[1]) / (2 * eps)
+        assert np.shape(dxs[i]) == np.shape(x), f"cotangent {i} has shape {np.shape(dxs[i])}"
+        assert np.iscomplexobj(dxs[i]), f"cotangent {i} of a complex argument is real: {dxs[i]!r}"
+        assert_close(dxs[i], expected, rtol, atol, what=f"complex cotangent {i} of {fn!r}")

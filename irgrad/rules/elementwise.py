@@ -55,12 +55,11 @@ def fit_cotangent(x, dx):
         if x.dtype.kind == "f" and np.iscomplexobj(dx):
             dx = np.real(dx)
         return np.asarray(dx, dtype=x.dtype)
+    if isinstance(x, np.generic):       # before float: np.float64 is a subclass of float
+        return x.dtype.type(np.real(dx) if x.dtype.kind == "f" else dx)
     if isinstance(x, complex):
         return complex(dx)
-    if isinstance(x, float):
-        return float(np.real(dx))
-    # a NumPy scalar
-    return x.dtype.type(np.real(dx) if x.dtype.kind == "f" else dx)
+    return float(np.real(dx))
 
 
 def is_numeric(x) -> bool:

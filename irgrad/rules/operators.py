@@ -18,7 +18,7 @@ from .. import ops
 from ..errors import UnsupportedError
 from ..tangent import accum, unbroadcast
 from .elementwise import (ADD, DIV, FLOORDIV, MOD, MUL, POW, SUB, abs_pullback_of, binary_pullback, differentiable,
-                          fit_cotangent, is_numeric, named)
+                          fit_cotangent, is_numeric, keyword_signature, named)
 from .registry import non_differentiable, rrule
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -267,9 +267,10 @@ def items_of(name, iterable):
 
 
 @rrule(builtins.sum)
+@keyword_signature("iterable", start=0)
 def sum_rrule(iterable, *start, **kwargs):
     """sum(xs, start) = start + xs[0] + xs[1] + ...: every element and the start get dy (unbroadcast).  Over an
-    array, the elements are its rows.  A `start=` keyword takes no cotangent (pass it positionally)."""
+    array, the elements are its rows."""
     items, routable = items_of("sum", iterable)
     y = sum(items, *start, **kwargs)
 

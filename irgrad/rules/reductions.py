@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedError
-from .elementwise import differentiable, fit_cotangent, named, refuse_complex, refuse_out
+from .elementwise import differentiable, fit_cotangent, keyword_signature, named, refuse_complex, refuse_out
 from .registry import non_differentiable, rrule
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -312,6 +312,7 @@ for _fn, _name in [(np.cumprod, "numpy.cumprod"), (np.ndarray.cumprod, "ndarray.
 
 
 @rrule(np.average)
+@keyword_signature("a", axis=None, weights=None)
 def average_rrule(a, *args, **kwargs):
     """Weights passed positionally get a cotangent (NumPy's order: a, axis, weights, returned)."""
     p = _bind("numpy.average", ("axis", "weights", "returned", "keepdims"), args, kwargs)
