@@ -73,8 +73,8 @@ def run(out=None, fast=False, seed=DEFAULT_SEED, mnist=None, epochs=None, batch=
     files = []
     if plots and have_matplotlib():
         folder = output_dir(NAME, out)
-        files.append(plot_history(losses[1:], folder, "history.png", "autoencoder: loss after each epoch",
-                                  every="epoch"))
+        files.append(plot_history(losses, folder, "history.png", "autoencoder: loss over the training set",
+                                  xlabel="epoch", start=0))
         files.append(_plot_reconstructions(model, X, rng, folder))
         note("pictures: " + ", ".join(files))
     elif plots:

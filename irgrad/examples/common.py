@@ -48,10 +48,11 @@ def grid_over(X, margin=0.5, steps=200):
     return np.stack([gx.ravel(), gy.ravel()]), xs, ys
 
 
-def plot_history(history, out, filename, title, every=None):
+def plot_history(history, out, filename, title, xlabel="step", start=1):
+    """The loss against the step (or epoch) numbered from `start`; a log scale when it spans decades."""
     fig, ax = new_figure(6.0, 3.6)
-    ax.plot(np.arange(1, len(history) + 1), history, lw=1.5)
-    ax.set_xlabel("step" if every is None else every)
+    ax.plot(np.arange(start, start + len(history)), history, lw=1.5, marker="o" if len(history) < 30 else None)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.grid(alpha=0.3)
