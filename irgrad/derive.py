@@ -187,11 +187,13 @@ def derived(func, entry) -> Derived:
 
 def _derive(func, argtypes, active) -> Derived:
     from .adjoint import transform
+    from .inliner import inline_calls
+    from .passes import simplify
     from .execute import executable
     from .pipeline import typed_ir
     _stats["traces"] += 1
     version = registry.version()
-    ir = typed_ir(func, list(argtypes))
+    ir = simplify(inline_calls(typed_ir(func, list(argtypes))))
     if len(ir.entry.args) != len(argtypes):
         raise UnsupportedError(f"{func.__qualname__}: the traced IR takes {len(ir.entry.args)} arguments, "
                                f"the call binds {len(argtypes)}")
