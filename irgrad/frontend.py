@@ -127,9 +127,11 @@ class Graph:
     def __init__(self, cfg: ControlFlowGraph):
         self.cfg = cfg
         self.succ = {}
+        self.instrs = {}  # id(block) -> its instructions without the exception-table markers
         for b in cfg:
             out = []
-            last = _real(b)[-1] if _real(b) else None
+            self.instrs[id(b)] = real = _real(b)
+            last = real[-1] if real else None
             if last is not None and last.has_jump():
                 out.append(b.get_jump())
             if b.next_block is not None and not (last is not None and (last.is_uncond_jump() or last.is_final())):
@@ -162,7 +164,7 @@ def _liveness(graph: Graph) -> dict:
     use, defs = {}, {}
     for b in graph.order:
         u, d = set(), set()
-        for ins in _real(b):
+        for ins in graph.instrs[id(b)]:
             for kind, name in slot_effects(ins):
                 if kind == "r" and name not in d:
                     u.add(name)
@@ -186,9 +188,9 @@ def _liveness(graph: Graph) -> dict:
 def _definitely_bound(graph: Graph, params) -> dict:
     """id(block) -> set of local slots bound on every path to its entry.  Slots that LOAD_FAST_AND_CLEAR touches
     (3.12+ comprehension variables, saved and restored around the comprehension) are never counted as bound."""
-    cleared = {n for b in graph.order for ins in _real(b)
+    cleared = {n for b in graph.order for ins in graph.instrs[id(b)]
                if ins.name == "LOAD_FAST_AND_CLEAR" for _, n in slot_effects(ins)}
-    gen = {id(b): {n for ins in _real(b) for k, n in slot_effects(ins) if k == "w"} - cleared
+    gen = {id(b): {n for ins in graph.instrs[id(b)] for k, n in slot_effects(ins) if k == "w"} - cleared
            for b in graph.order}
     everything = set().union(*gen.values(), params)
     entry = graph.order[0]
