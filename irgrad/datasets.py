@@ -148,7 +148,8 @@ def load_mnist(path, kind="train"):
         labels = _find(path, f"{kind}-labels-idx1-ubyte")
     else:
         images = path
-        guess = os.path.join(os.path.dirname(path), os.path.basename(path).replace("images-idx3", "labels-idx1"))
+        name = os.path.basename(path).replace("images", "labels").replace("idx3", "idx1")
+        guess = os.path.join(os.path.dirname(path), name)
         labels = guess if guess != path and os.path.isfile(guess) else None
     raw = load_idx(images)
     if raw.ndim != 3:

@@ -101,3 +101,20 @@ def test_cli_refuses_unknown_names_and_options(capsys):
     assert set(EXAMPLES) == {"polyfit", "moons", "spiral", "autoencoder"}
     with pytest.raises(KeyError, match="no example 'nope'"):
         load("nope")
+
+
+def test_without_matplotlib_an_example_still_trains_and_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(moons, "have_matplotlib", lambda: False)
+    result = moons.run(out=tmp_path, steps=5)
+    assert result["files"] == [] and os.listdir(tmp_path) == []
+    assert "matplotlib is not installed" in capsys.readouterr().out
+
+
+def test_without_graphviz_the_loss_graph_stays_dot_text(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    model = spiral.build_model(rng, hidden=4)
+    X, Y = rng.standard_normal((2, 6)), np.eye(3)[:, [0, 1, 2, 0, 1, 2]]
+    monkeypatch.setattr(spiral.shutil, "which", lambda name: None)
+    files = spiral._loss_graph(model, X, Y, str(tmp_path))
+    assert [os.path.basename(f) for f in files] == ["loss_ir.dot"]
+    assert "left as DOT text" in capsys.readouterr().out

@@ -3,6 +3,7 @@ extra), and a decision-boundary grid.  Figures are made with `matplotlib.figure.
 pyplot's global state, so running an example neither opens a window nor needs a display."""
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
@@ -18,11 +19,7 @@ def output_dir(name, out=None) -> str:
 
 
 def have_matplotlib() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def new_figure(width=6.4, height=4.0, ncols=1):
