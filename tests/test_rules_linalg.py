@@ -107,6 +107,9 @@ def test_slogdet_ignores_the_sign_cotangent():
     lambda: lookup(np.dot)[0](rand(2), rand(2), np.empty(())),
     lambda: lookup(np.cross)[0](rand(2), rand(2)),
     lambda: lookup(np.polyval)[0](rand(2, 2), 1.0),
+    lambda: lookup(np.matmul)[0](rand(2, 2), rand(2, 2), out=np.empty((2, 2))),
+    lambda: lookup(np.linalg.cholesky)[0](np.eye(2) * (2 + 1j)),
+    lambda: lookup(np.linalg.eigh)[0](np.eye(2) * (2 + 1j)),
 ])
 def test_unsupported_forms_are_refused(call):
     with pytest.raises(UnsupportedError):

@@ -27,6 +27,18 @@ def _mT(a):
     return np.swapaxes(a, -1, -2)
 
 
+def _refuse_complex(fn_name, a):
+    # the rules of Hermitian decompositions and of the sign of a determinant are written for real matrices
+    if np.iscomplexobj(a):
+        raise UnsupportedError(f"{fn_name} of a complex matrix has no rule (its derivative is not holomorphic); "
+                               f"register one with irgrad.rrule")
+
+
+def _no_out(fn_name, args, kwargs, position):
+    if _arg(args, kwargs, position, "out", None) is not None:
+        raise UnsupportedError(f"{fn_name} with out= writes into an array, which irgrad does not differentiate")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Products
 # ---------------------------------------------------------------------------------------------------------------
@@ -93,11 +105,6 @@ def _scalar_product(a, b, label):
     return pullback
 
 
-def _no_out(fn_name, args, kwargs, position):
-    if _arg(args, kwargs, position, "out", None) is not None:
-        raise UnsupportedError(f"{fn_name} with out= writes into an array, which irgrad does not differentiate")
-
-
 @rrule(np.dot)
 def dot_rrule(a, b, *args, **kwargs):
     _no_out("np.dot", args, kwargs, 0)
@@ -135,6 +142,7 @@ def inner_rrule(a, b):
 def matmul_rrule(a, b, **kwargs):
     """The rule of `a @ b` on arrays.  A 1-d operand is a row (left) or a column (right) that matmul drops again,
     and the leading (batch) axes broadcast, so each cotangent is unbroadcast to its operand's shape."""
+    _no_out("np.matmul", (), kwargs, 0)
     y = np.matmul(a, b, **kwargs)
     a_shape, b_shape, a_form, b_form = np.shape(a), np.shape(b), input_form(a), input_form(b)
     a2 = a if len(a_shape) > 1 else np.reshape(a, (1, -1))
@@ -428,6 +436,7 @@ def det_rrule(a):
 @rrule(np.linalg.slogdet)
 def slogdet_rrule(a):
     # log|det A| has derivative A^-T; the sign is piecewise constant
+    _refuse_complex("np.linalg.slogdet", a)
     y = np.linalg.slogdet(a)
 
     def slogdet_pullback(dy):
@@ -449,6 +458,7 @@ def _lower_only(g):
 def cholesky_rrule(a, **kwargs):
     # Murray (2016): with L = chol(A) and Φ(X) = tril(X) with its diagonal halved, dL = L Φ(L^-1 dA L^-T), so
     # <dy, dL> = <G, dA> with G = L^-T Φ(L^T dy) L^-1.
+    _refuse_complex("np.linalg.cholesky", a)
     upper = kwargs.get("upper", False)
     y = np.linalg.cholesky(a, **kwargs)
     low = _mT(y) if upper else y
@@ -471,6 +481,7 @@ def cholesky_rrule(a, **kwargs):
 def eigh_rrule(a, *args, **kwargs):
     # With A = V diag(w) V^T: dw = diag(V^T dA V) and dV = V (F ∘ V^T dA V), F_ij = 1/(w_j - w_i) off the
     # diagonal, so the cotangent is V (diag(dw) + F ∘ V^T dV) V^T (distinct eigenvalues assumed).
+    _refuse_complex("np.linalg.eigh", a)
     uplo = _arg(args, kwargs, 0, "UPLO", "L")
     w, v = y = np.linalg.eigh(a, *args, **kwargs)
     gap = w[..., None, :] - w[..., :, None]
