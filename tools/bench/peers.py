@@ -8,8 +8,10 @@ with its error, so the table shows what failed rather than hiding it.
 from __future__ import annotations
 
 import time
+import traceback
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -78,7 +80,7 @@ def _loss_name(w: Workload) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def numpy_rows(w: Workload, params, data) -> Rows:
+def numpy_rows(w: Workload, params, data, quick: bool) -> Rows:
     grad = handwritten.HANDWRITTEN[w.name]
     out = Rows([
         Row("NumPy, loss alone (no gradient)", "loss", lambda: w.loss(params, data), check=False),
@@ -96,7 +98,7 @@ def numpy_rows(w: Workload, params, data) -> Rows:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def irgrad_rows(w: Workload, params, data) -> Rows:
+def irgrad_rows(w: Workload, params, data, quick: bool) -> Rows:
     try:
         import irgrad
     except ImportError as e:
@@ -127,7 +129,7 @@ def irgrad_rows(w: Workload, params, data) -> Rows:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def autograd_rows(w: Workload, params, data) -> Rows:
+def autograd_rows(w: Workload, params, data, quick: bool) -> Rows:
     try:
         import autograd
         import autograd.numpy as anp
@@ -148,7 +150,7 @@ def autograd_version() -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def torch_rows(w: Workload, params, data) -> Rows:
+def torch_rows(w: Workload, params, data, quick: bool) -> Rows:
     try:
         import torch
     except ImportError:
@@ -179,13 +181,16 @@ def torch_rows(w: Workload, params, data) -> Rows:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def jax_rows(w: Workload, params, data) -> Rows:
+def jax_rows(w: Workload, params, data, quick: bool) -> Rows:
     try:
         import jax
         import jax.numpy as jnp
     except ImportError:
         return Rows(skipped=["JAX: not installed"])
     jax.config.update("jax_enable_x64", True)
+    # Pinned to one core, asynchronous dispatch only adds a hand-over to XLA's worker thread on every call
+    # (5x slower on scalar-poly under jit); every other row is synchronous anyway.
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
     loss = rebind_numpy(workloads, jnp)[_loss_name(w)]
     jparams = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=jnp.float64), params)
     # Arrays go to the device once; scalar-poly's floats become two arrays, which JAX's loop then indexes.
@@ -203,23 +208,30 @@ def jax_rows(w: Workload, params, data) -> Rows:
         return jax.block_until_ready(jax.jit(jax.grad(loss))(jparams, jdata))
 
     v = jax.__version__
-    return Rows([
+    out = Rows([
         Row(f"JAX {v}, no jit", "jax", eager),
         Row(f"JAX {v}, jit", "jax-jit", compiled),
         Row(f"JAX {v}, jit first call (trace, compile, one run)", "jax-first", first_compiled,
             reset=jax.clear_caches, first_call=True),
     ])
+    if quick and w.scalar_params:
+        out.rows.pop(0)
+        out.skipped.append("JAX without jit: left out of --quick runs (seconds per call on a Python loop)")
+    return out
 
 
 BUILDERS = [numpy_rows, irgrad_rows, autograd_rows, torch_rows, jax_rows]
 
 
-def build_rows(w: Workload, params, data) -> Rows:
-    """Every row for one workload; a builder that raises becomes a row with its error."""
+def build_rows(w: Workload, params, data, quick: bool = False) -> Rows:
+    """Every row for one workload; a builder that raises becomes a row with its error.
+
+    `quick` leaves out rows that take seconds per call (JAX without jit on scalar-poly).
+    """
     out = Rows()
     for build in BUILDERS:
         try:
-            got = build(w, params, data)
+            got = build(w, params, data, quick)
         except Exception as e:  # a peer that cannot even set up is reported, not fatal
             got = Rows([Row(build.__name__.replace("_rows", ""), "error", lambda: None, error=_describe(e))])
         out.rows += got.rows
@@ -239,9 +251,9 @@ def check_row(row: Row, expected: tuple, rtol=1e-6) -> None:
         started = time.perf_counter()
         out = row.call()
         row.estimate_s = time.perf_counter() - started
-        # The first call warmed caches or compiled: time a second one, unless the first was slow enough to be
-        # all work (JAX without jit tracing a Python loop takes seconds; no need to pay that twice).
-        if not row.first_call and row.estimate_s < 1.0:
+        # The first call warmed caches or compiled (JAX without jit compiles each primitive on first use, which
+        # takes seconds): time a second one.
+        if not row.first_call:
             started = time.perf_counter()
             row.call()
             row.estimate_s = time.perf_counter() - started
@@ -275,5 +287,8 @@ def compare(got, expected, rtol) -> str:
 
 
 def _describe(e: BaseException) -> str:
+    """The exception in one line, with where it was raised (for the lead reading the table)."""
     first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return f"{type(e).__name__}: {first}"[:300]
+    frames = traceback.extract_tb(e.__traceback__)
+    where = f" (raised at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(e).__name__}: {first[:240]}{where}"

@@ -125,7 +125,9 @@ def document(command: str, facts: dict, settings: str, loads: tuple, workloads_r
         "(in random directions), and every other row's gradient against the hand-written one "
         "(relative tolerance 1e-6); a row that fails shows `failed` and is not timed.",
         "- One BLAS thread (environment set before NumPy starts, then threadpoolctl), one thread in PyTorch and "
-        "in XLA, the process pinned to one core with `os.sched_setaffinity`.",
+        "in XLA, the process pinned to one core with `os.sched_setaffinity`.  JAX dispatches synchronously "
+        "(`jax_cpu_enable_async_dispatch` off): on one core its asynchronous hand-over to a worker thread "
+        "only adds a context switch per call (scalar-poly under jit ran five times slower with it).",
         "- Rows are interleaved: each round times every row once, in a rotated order; a sample is enough "
         "back-to-back calls to last the sample time; the table gives the median per-call time over the samples "
         "and its ratio to the hand-written row of the same run.",

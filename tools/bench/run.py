@@ -78,7 +78,7 @@ def check_handwritten(w, params, data, grad, rng, directions=3) -> None:
                              f"{analytic!r} against {numerics!r}")
 
 
-def run_workload(w, settings: Settings, seed: int) -> Result:
+def run_workload(w, settings: Settings, seed: int, quick: bool) -> Result:
     import numpy as np
 
     import handwritten
@@ -88,7 +88,7 @@ def run_workload(w, settings: Settings, seed: int) -> Result:
     params, data = w.data(seed)
     expected = handwritten.HANDWRITTEN[w.name](params, data)
     check_handwritten(w, params, data, expected, np.random.default_rng(seed + 1))
-    built = peers.build_rows(w, params, data)
+    built = peers.build_rows(w, params, data, quick)
     machine.limit_library_threads()  # again: the peers just loaded their own thread pools
     expected = peers.to_numpy(expected)
     for row in built.rows:
@@ -132,7 +132,7 @@ def main(argv=None) -> None:
     for name in args.workloads:
         w = WORKLOADS[name]
         print(f"{name}: checking and timing ...", file=sys.stderr, flush=True)
-        result = run_workload(w, settings, args.seed)
+        result = run_workload(w, settings, args.seed, args.quick)
         print_summary(w, result)
         results.append((w, result))
     load_end = machine.load_average()

@@ -48,15 +48,21 @@ def round_robin(rows, rounds: int, sample_s: float, row_budget_s: float) -> dict
     clears caches that the steady rows rely on (`jax.clear_caches()` drops every jitted executable), and a
     steady sample that included a re-trace would be wrong.
     """
-    steady = [r for r in rows if not r.first_call]
+    samples: dict[str, list[float]] = {row.name: [] for row in rows}
     plans = {}
+    for row in rows:
+        if row.estimate_s >= row_budget_s:
+            # One call already exceeds the budget: the warm call timed while checking (for a first-call row,
+            # the first call after a reset) is its only sample.
+            samples[row.name].append(row.estimate_s)
+            plans[row.name] = (1, set())
+    steady = [r for r in rows if not r.first_call and r.name not in plans]
     for row in steady:
         if row.estimate_s > sample_s:  # one call per sample: no need to calibrate
             number, per_call = 1, row.estimate_s
         else:
             number, per_call = calibrate(row.call, sample_s)
         plans[row.name] = (number, spread(_count(per_call * number, rounds, row_budget_s), rounds))
-    samples: dict[str, list[float]] = {row.name: [] for row in rows}
     for r in range(rounds):
         gc.collect()
         shift = r % max(1, len(steady))
@@ -65,8 +71,8 @@ def round_robin(rows, rounds: int, sample_s: float, row_budget_s: float) -> dict
             if r in chosen:
                 samples[row.name].append(_sample(row.call, number))
     for row in rows:
-        if row.first_call:
-            plans[row.name] = (1, None)
+        if row.first_call and row.name not in plans:
+            plans[row.name] = (1, set())
             for _ in range(_count(row.estimate_s, rounds, row_budget_s)):
                 gc.collect()
                 row.reset()
