@@ -323,7 +323,7 @@ def average_rrule(a, *args, **kwargs):
         keepdims = False
 
     def average_pullback(dy):
-        d_avg, d_sw = dy if returned else (dy, None)
+        d_avg, d_sw = (dy if dy is not None else (None, None)) if returned else (dy, None)
         if d_avg is None and d_sw is None:
             return (None,) * n
         x = np.asarray(a)
