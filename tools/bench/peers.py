@@ -220,20 +220,25 @@ def jax_rows(w: Workload, params, data, quick: bool) -> Rows:
     return out
 
 
-BUILDERS = [numpy_rows, irgrad_rows, autograd_rows, torch_rows, jax_rows]
+BUILDERS = {"numpy": numpy_rows, "irgrad": irgrad_rows, "autograd": autograd_rows, "torch": torch_rows,
+            "jax": jax_rows}
 
 
-def build_rows(w: Workload, params, data, quick: bool = False) -> Rows:
+def build_rows(w: Workload, params, data, quick: bool = False, without=()) -> Rows:
     """Every row for one workload; a builder that raises becomes a row with its error.
 
-    `quick` leaves out rows that take seconds per call (JAX without jit on scalar-poly).
+    `quick` leaves out rows that take seconds per call (JAX without jit on scalar-poly); `without` names
+    implementations to leave out (keys of BUILDERS).
     """
     out = Rows()
-    for build in BUILDERS:
+    for name, build in BUILDERS.items():
+        if name in without:
+            out.skipped.append(f"{name}: left out (--without)")
+            continue
         try:
             got = build(w, params, data, quick)
         except Exception as e:  # a peer that cannot even set up is reported, not fatal
-            got = Rows([Row(build.__name__.replace("_rows", ""), "error", lambda: None, error=_describe(e))])
+            got = Rows([Row(name, "error", lambda: None, error=_describe(e))])
         out.rows += got.rows
         out.skipped += got.skipped
     return out

@@ -48,6 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--workloads", nargs="+", choices=WORKLOAD_NAMES, default=WORKLOAD_NAMES)
     p.add_argument("--quick", action="store_true", help="a short run (under a minute) to try the harness")
     p.add_argument("--output", type=Path, default=REPO / "docs" / "performance.md")
+    p.add_argument("--without", nargs="+", default=[], choices=["irgrad", "autograd", "torch", "jax"],
+                   help="leave these implementations out")
     p.add_argument("--seed", type=int, default=0, help="seed of the workloads' data")
     p.add_argument("--no-malloc-tuning", action="store_true",
                    help="keep glibc's malloc defaults (see machine.MALLOC_ENV for why they are changed)")
@@ -78,7 +80,7 @@ def check_handwritten(w, params, data, grad, rng, directions=3) -> None:
                              f"{analytic!r} against {numerics!r}")
 
 
-def run_workload(w, settings: Settings, seed: int, quick: bool) -> Result:
+def run_workload(w, settings: Settings, seed: int, quick: bool, without) -> Result:
     import numpy as np
 
     import handwritten
@@ -88,7 +90,7 @@ def run_workload(w, settings: Settings, seed: int, quick: bool) -> Result:
     params, data = w.data(seed)
     expected = handwritten.HANDWRITTEN[w.name](params, data)
     check_handwritten(w, params, data, expected, np.random.default_rng(seed + 1))
-    built = peers.build_rows(w, params, data, quick)
+    built = peers.build_rows(w, params, data, quick, without)
     machine.limit_library_threads()  # again: the peers just loaded their own thread pools
     expected = peers.to_numpy(expected)
     for row in built.rows:
@@ -120,6 +122,7 @@ def print_summary(w, result: Result) -> None:
 def main(argv=None) -> None:
     args = parse_args(argv)
     machine.prepare_process(malloc_tuning=not args.no_malloc_tuning)
+    sys.path.append(str(REPO))  # irgrad from this checkout when it is not installed (an installed one wins)
     import numpy  # noqa: F401  (loaded now, under the settings above)
 
     import report
@@ -132,7 +135,7 @@ def main(argv=None) -> None:
     for name in args.workloads:
         w = WORKLOADS[name]
         print(f"{name}: checking and timing ...", file=sys.stderr, flush=True)
-        result = run_workload(w, settings, args.seed, args.quick)
+        result = run_workload(w, settings, args.seed, args.quick, args.without)
         print_summary(w, result)
         results.append((w, result))
     load_end = machine.load_average()
