@@ -27,7 +27,7 @@ from bytecode.instr import TryBegin, TryEnd
 from . import ops
 from .errors import UnsupportedError, where
 from .ir import IR, Br, CondBr, Const, Meta, Var
-from .opcodes import CO_FLAGS_UNSUPPORTED, HANDLERS, UNSUPPORTED_OPCODES, slot_effects, unsupported
+from .opcodes import CO_FLAGS_UNSUPPORTED, HANDLERS, slot_effects, unsupported
 
 __all__ = ["trace", "bind_args", "resolve_callable"]
 

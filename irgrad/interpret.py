@@ -11,9 +11,10 @@ from .ir import IR, Br, CondBr, Const, Raise, Return
 __all__ = ["run"]
 
 
-def run(ir: IR, *args):
+def run(ir: IR, *args, call=None):
     """Run `ir` on the entry block's arguments (see `frontend.bind_args`); returns what its `Return` returns and
-    raises what its `Raise` (or any call) raises."""
+    raises what its `Raise` (or any call) raises.  `call(fn, args, kwargs)`, when given, makes every call of the IR
+    (for instance to run the callees' own IR too); by default a call is an ordinary Python call."""
     block = ir.entry
     if len(args) != len(block.args):
         raise IRVerifyError(f"{ir.where()}: the IR takes {len(block.args)} arguments, {len(args)} given")
@@ -25,7 +26,9 @@ def run(ir: IR, *args):
     while True:
         for s in block.stmts:
             fn = value(s.fn)
-            if s.kwargs:
+            if call is not None:
+                env[s.var] = call(fn, [value(a) for a in s.args], {k: value(v) for k, v in s.kwargs})
+            elif s.kwargs:
                 env[s.var] = fn(*[value(a) for a in s.args], **{k: value(v) for k, v in s.kwargs})
             else:
                 env[s.var] = fn(*[value(a) for a in s.args])

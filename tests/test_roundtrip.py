@@ -1,6 +1,7 @@
 """Every corpus function gives the same result (or raises the same exception) through the reference interpreter
 as by a direct call."""
 import copy
+import types
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from irgrad.frontend import bind_args, trace
 from irgrad.interpret import run
 
+import corpus
 from corpus import CASES
 
 
@@ -54,3 +56,52 @@ def test_roundtrip(case):
 def test_differentiable_cases_return_floats(case):
     y = case.fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
     assert isinstance(y, (float, np.floating)) and np.isfinite(y)
+
+
+class TracingCalls:
+    """A `call` hook for `run` that also runs every corpus function reached (callees, closures, lambdas,
+    comprehension bodies, methods, callable objects) through its own traced IR."""
+
+    def __init__(self):
+        self.traces = {}
+
+    def _ours(self, fn):
+        code = getattr(fn, "__code__", None)
+        return code is not None and code.co_filename == corpus.__file__
+
+    def __call__(self, fn, args, kwargs):
+        target = fn
+        if isinstance(fn, types.MethodType):
+            target = fn.__func__
+        elif not isinstance(fn, types.FunctionType) and isinstance(getattr(type(fn), "__call__", None),
+                                                                   types.FunctionType):
+            target = type(fn).__call__
+        if not (isinstance(target, types.FunctionType) and self._ours(target)):
+            return fn(*args, **kwargs)
+        ir = self.traces.get(target.__code__)
+        if ir is None:
+            ir = self.traces[target.__code__] = trace(target)
+        return run(ir, *bind_args(fn, args, kwargs), call=self)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_roundtrip_through_callees(case):
+    calls = TracingCalls()
+    args, kwargs = copy.deepcopy((case.args, case.kwargs))
+    expected = outcome(lambda: case.fn(*args, **kwargs))
+    args, kwargs = copy.deepcopy((case.args, case.kwargs))
+    got = outcome(lambda: calls(case.fn, args, kwargs))
+    assert got[0] == expected[0], (got, expected)
+    assert same(got[1], expected[1]), (got, expected)
+
+
+def test_callees_closures_and_lambdas_are_traced_too():
+    calls = TracingCalls()
+    by_name = {c.name: c for c in CASES}
+    for name in ("comprehension_of_lambdas", "doubly_nested_closure", "callable_dense", "closure_factory",
+                 "fib"):
+        c = by_name[name]
+        calls(c.fn, copy.deepcopy(c.args), copy.deepcopy(c.kwargs))
+    names = {code.co_name for code in calls.traces}
+    assert {"<lambda>", "outer", "inner", "__call__", "_make_adder", "add", "fib"} <= names, names
+    assert sum(ir.meta.has_self for ir in calls.traces.values()) >= 4
