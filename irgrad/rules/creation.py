@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..tangent import unbroadcast
 from .registry import non_differentiable, rrule
-from .shapes import in_form, input_form, nones
+from .shapes import in_form, input_form, nones, static_arg
 
 # ---------------------------------------------------------------------------------------------------------------
 # Non-differentiable
@@ -44,10 +44,6 @@ _RANDOM_DRAWS = (
 non_differentiable(*(getattr(owner, name) for owner in (np.random, np.random.Generator, np.random.RandomState)
                      for name in _RANDOM_DRAWS if callable(getattr(owner, name, None))))
 
-
-def _arg(args, kwargs, i, name, default):
-    """Argument `name` given at position `i` of `args` or by keyword."""
-    return args[i] if len(args) > i else kwargs.get(name, default)
 
 
 _GIVEN_NOT = object()   # a default that tells "not passed" from an explicit None
@@ -124,8 +120,8 @@ def _linspace_parts(start, stop, num, endpoint, axis, dlin):
 @rrule(np.linspace)
 def linspace_rrule(start, stop, *args, **kwargs):
     y = np.linspace(start, stop, *args, **kwargs)
-    num, endpoint = _arg(args, kwargs, 0, "num", 50), _arg(args, kwargs, 1, "endpoint", True)
-    retstep, axis = _arg(args, kwargs, 2, "retstep", False), _arg(args, kwargs, 4, "axis", 0)
+    num, endpoint = static_arg(args, kwargs, 0, "num", 50), static_arg(args, kwargs, 1, "endpoint", True)
+    retstep, axis = static_arg(args, kwargs, 2, "retstep", False), static_arg(args, kwargs, 4, "axis", 0)
     div = (num - 1 if endpoint else num) or 1
     samples = y[0] if retstep else y
     differentiable = samples.dtype.kind in "fc" and (input_form(start) or input_form(stop)) is not None
@@ -151,8 +147,8 @@ def linspace_rrule(start, stop, *args, **kwargs):
 def logspace_rrule(start, stop, *args, **kwargs):
     # y = base ** lin with lin = linspace(start, stop): d lin = dy y ln(base), d base = sum(dy y lin / base)
     y = np.logspace(start, stop, *args, **kwargs)
-    num, endpoint = _arg(args, kwargs, 0, "num", 50), _arg(args, kwargs, 1, "endpoint", True)
-    base, axis = _arg(args, kwargs, 2, "base", 10.0), _arg(args, kwargs, 4, "axis", 0)
+    num, endpoint = static_arg(args, kwargs, 0, "num", 50), static_arg(args, kwargs, 1, "endpoint", True)
+    base, axis = static_arg(args, kwargs, 2, "base", 10.0), static_arg(args, kwargs, 4, "axis", 0)
     lin = np.linspace(start, stop, num, endpoint=endpoint, axis=axis)
     base_form = input_form(base) if len(args) > 2 else None
 
@@ -223,7 +219,7 @@ def unique_rrule(ar, *args, **kwargs):
         def unique_pullback(dy):
             return nones(1 + n)
         return y, unique_pullback
-    if _arg(args, kwargs, 3, "axis", None) is not None:
+    if static_arg(args, kwargs, 3, "axis", None) is not None:
         raise UnsupportedError("np.unique with axis= of a float array has no rule; call it on integer labels, "
                                "or register a rule with irgrad.rrule")
     first = np.unique(ar, return_index=True)[1]

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from .registry import rrule
-from .shapes import input_form, in_form, is_differentiable, nones
+from .shapes import in_form, input_form, is_differentiable, nones, static_arg
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -126,14 +126,11 @@ def _take_index(x_shape, indices, axis, mode):
     return (slice(None),) * (axis % len(x_shape)) + (indices,)
 
 
-def _arg(args, kwargs, i, name, default):
-    return args[i] if len(args) > i else kwargs.get(name, default)
-
 
 @rrule(np.take)
 def take_rrule(a, indices, *args, **kwargs):
-    axis, mode = _arg(args, kwargs, 0, "axis", None), _arg(args, kwargs, 2, "mode", "raise")
-    if _arg(args, kwargs, 1, "out", None) is not None:
+    axis, mode = static_arg(args, kwargs, 0, "axis", None), static_arg(args, kwargs, 2, "mode", "raise")
+    if static_arg(args, kwargs, 1, "out", None) is not None:
         raise UnsupportedError("np.take with out= writes into an array, which irgrad does not differentiate")
     y = np.take(a, indices, *args, **kwargs)
     x_shape, x_dtype, form, n = np.shape(a), np.asarray(a).dtype, input_form(a), 2 + len(args)
@@ -154,7 +151,7 @@ rrule(np.ndarray.take)(take_rrule)
 @rrule(np.take_along_axis)
 def take_along_axis_rrule(arr, indices, *args, **kwargs):
     y = np.take_along_axis(arr, indices, *args, **kwargs)
-    axis, n = _arg(args, kwargs, 0, "axis", -1), 2 + len(args)
+    axis, n = static_arg(args, kwargs, 0, "axis", -1), 2 + len(args)
     x_shape, x_dtype, form = arr.shape, arr.dtype, input_form(arr)
     if axis is None:
         idx, flat = np.asarray(indices), (arr.size,)

@@ -15,12 +15,8 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..tangent import unbroadcast
 from .registry import rrule
-from .shapes import in_form, input_form, nones
+from .shapes import in_form, input_form, nones, static_arg
 
-
-def _arg(args, kwargs, i, name, default):
-    """Argument `name` given at position `i` of the static `args` or by keyword."""
-    return args[i] if len(args) > i else kwargs.get(name, default)
 
 
 def _mT(a):
@@ -35,7 +31,7 @@ def _refuse_complex(fn_name, a):
 
 
 def _no_out(fn_name, args, kwargs, position):
-    if _arg(args, kwargs, position, "out", None) is not None:
+    if static_arg(args, kwargs, position, "out", None) is not None:
         raise UnsupportedError(f"{fn_name} with out= writes into an array, which irgrad does not differentiate")
 
 
@@ -83,7 +79,7 @@ def _bilinear_result(dy, da, db, a_form, b_form):
 @rrule(np.tensordot)
 def tensordot_rrule(a, b, *args, **kwargs):
     y = np.tensordot(a, b, *args, **kwargs)
-    ia, ib = _tensordot_axes(np.ndim(a), np.ndim(b), _arg(args, kwargs, 0, "axes", 2))
+    ia, ib = _tensordot_axes(np.ndim(a), np.ndim(b), static_arg(args, kwargs, 0, "axes", 2))
     da, db = _tensordot_pullback_parts(a, b, ia, ib)
     a_form, b_form, n = input_form(a), input_form(b), len(args)
 
@@ -233,7 +229,8 @@ def _diagonal_scatter(x_shape, offset, axis1, axis2, values):
 
 
 def _diag_args(args, kwargs):
-    return _arg(args, kwargs, 0, "offset", 0), _arg(args, kwargs, 1, "axis1", 0), _arg(args, kwargs, 2, "axis2", 1)
+    return tuple(static_arg(args, kwargs, i, name, default)
+                 for i, (name, default) in enumerate((("offset", 0), ("axis1", 0), ("axis2", 1))))
 
 
 @rrule(np.diagonal)
@@ -276,7 +273,7 @@ rrule(np.ndarray.trace)(trace_rrule)
 @rrule(np.diag)
 def diag_rrule(v, *args, **kwargs):
     y = np.diag(v, *args, **kwargs)
-    k, n = _arg(args, kwargs, 0, "k", 0), len(args)
+    k, n = static_arg(args, kwargs, 0, "k", 0), len(args)
     x_shape, form = np.shape(v), input_form(v)
 
     def diag_pullback(dy):
@@ -482,7 +479,7 @@ def eigh_rrule(a, *args, **kwargs):
     # With A = V diag(w) V^T: dw = diag(V^T dA V) and dV = V (F ∘ V^T dA V), F_ij = 1/(w_j - w_i) off the
     # diagonal, so the cotangent is V (diag(dw) + F ∘ V^T dV) V^T (distinct eigenvalues assumed).
     _refuse_complex("np.linalg.eigh", a)
-    uplo = _arg(args, kwargs, 0, "UPLO", "L")
+    uplo = static_arg(args, kwargs, 0, "UPLO", "L")
     w, v = y = np.linalg.eigh(a, *args, **kwargs)
     gap = w[..., None, :] - w[..., :, None]
     eye = np.eye(w.shape[-1], dtype=bool)

@@ -95,7 +95,7 @@ def _linear(fn, adjoint, name=None):
     return rule
 
 
-def _arg(args, kwargs, i, name, default):
+def static_arg(args, kwargs, i, name, default):
     """Argument `name` of a NumPy function given at position `i` of the static `args` or by keyword."""
     return args[i] if len(args) > i else kwargs.get(name, default)
 
@@ -147,7 +147,7 @@ def _order_kw(x, args, kwargs):
 
 
 def _order_at(i):
-    return lambda x, args, kwargs: _layout(_arg(args, kwargs, i, "order", "C"), x)
+    return lambda x, args, kwargs: _layout(static_arg(args, kwargs, i, "order", "C"), x)
 
 
 def _c_order(x, args, kwargs):
@@ -226,7 +226,7 @@ _linear(np.rot90, lambda dy, x_shape, k=1, axes=(0, 1): np.rot90(dy, -k, axes))
 def sort_rrule(a, *args, **kwargs):
     # a permutation of each slice along `axis`: the adjoint puts each dy back where its element came from
     y = np.sort(a, *args, **kwargs)
-    axis = _arg(args, kwargs, 0, "axis", -1)
+    axis = static_arg(args, kwargs, 0, "axis", -1)
     perm = np.argsort(a, axis=axis, kind="stable")
     x_shape, form, n = np.shape(a), input_form(a), 1 + len(args)
 
@@ -325,16 +325,16 @@ def _join(fn, prepare, axis_of):
 
 
 def _concatenate_prepare(x, args, kwargs):
-    return np.ravel(x) if _arg(args, kwargs, 0, "axis", 0) is None else np.asarray(x)
+    return np.ravel(x) if static_arg(args, kwargs, 0, "axis", 0) is None else np.asarray(x)
 
 
 def _concatenate_axis(prepared, args, kwargs):
-    axis = _arg(args, kwargs, 0, "axis", 0)
+    axis = static_arg(args, kwargs, 0, "axis", 0)
     return 0 if axis is None else axis
 
 
 def _stack_prepare(x, args, kwargs):
-    return np.expand_dims(x, _arg(args, kwargs, 0, "axis", 0))
+    return np.expand_dims(x, static_arg(args, kwargs, 0, "axis", 0))
 
 
 def _column(x, args, kwargs):
@@ -343,7 +343,7 @@ def _column(x, args, kwargs):
 
 
 _join(np.concatenate, _concatenate_prepare, _concatenate_axis)
-_join(np.stack, _stack_prepare, lambda prepared, args, kwargs: _arg(args, kwargs, 0, "axis", 0))
+_join(np.stack, _stack_prepare, lambda prepared, args, kwargs: static_arg(args, kwargs, 0, "axis", 0))
 _join(np.vstack, lambda x, a, k: np.atleast_2d(x), lambda prepared, a, k: 0)
 _join(np.hstack, lambda x, a, k: np.atleast_1d(x), lambda prepared, a, k: 0 if np.ndim(prepared[0]) == 1 else 1)
 _join(np.dstack, lambda x, a, k: np.atleast_3d(x), lambda prepared, a, k: 2)
@@ -374,8 +374,8 @@ def _split(fn, axis_of):
     rrule(fn)(_name(rule, f"{label}_pullback"))
 
 
-_split(np.split, lambda x, args, kwargs: _arg(args, kwargs, 1, "axis", 0))
-_split(np.array_split, lambda x, args, kwargs: _arg(args, kwargs, 1, "axis", 0))
+_split(np.split, lambda x, args, kwargs: static_arg(args, kwargs, 1, "axis", 0))
+_split(np.array_split, lambda x, args, kwargs: static_arg(args, kwargs, 1, "axis", 0))
 _split(np.hsplit, lambda x, args, kwargs: 1 if np.ndim(x) > 1 else 0)
 _split(np.vsplit, lambda x, args, kwargs: 0)
 _split(np.dsplit, lambda x, args, kwargs: 2)
@@ -385,7 +385,7 @@ _split(np.dsplit, lambda x, args, kwargs: 2)
 def append_rrule(arr, values, *args, **kwargs):
     # concatenate((arr, values), axis), both raveled first when axis is None
     y = np.append(arr, values, *args, **kwargs)
-    axis = _arg(args, kwargs, 0, "axis", None)
+    axis = static_arg(args, kwargs, 0, "axis", None)
     a_shape, v_shape, a_form, v_form = np.shape(arr), np.shape(values), input_form(arr), input_form(values)
     cut = int(np.prod(a_shape)) if axis is None else a_shape[axis]
 
@@ -409,7 +409,7 @@ _COPYING_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 def pad_rrule(array, pad_width, *args, **kwargs):
     # Every padded element is a copy of an element of `array` (or the constant, which takes no cotangent here),
     # so padding an array of element numbers the same way says where each element of y came from.
-    mode = _arg(args, kwargs, 0, "mode", "constant")
+    mode = static_arg(args, kwargs, 0, "mode", "constant")
     if mode not in _COPYING_PAD_MODES or kwargs.get("reflect_type", "even") != "even":
         raise UnsupportedError(f"np.pad with mode={mode!r} has no rule; modes {_COPYING_PAD_MODES} do")
     y = np.pad(array, pad_width, *args, **kwargs)
