@@ -1,9 +1,9 @@
 """The rows of each table: every implementation of a workload's gradient, ready to check and to time.
 
-A `Row` holds `call`, one gradient evaluation exactly as timed, and `as_numpy`, which turns what `call` returns
-into a tuple of NumPy values for the check against the hand-written gradient.  A row whose library is missing is
-not built; `skipped` says why, and the report prints it.  A row that raises while it is built or checked is kept
-with its error, so the table shows what failed rather than hiding it.
+A `Row` holds `call`, one gradient evaluation exactly as timed; `to_numpy` turns what it returns, in any
+library's containers, into NumPy values for the check against the hand-written gradient.  A row whose library is
+missing is not built; `skipped` says why, and the report prints it.  A row that raises while it is built or
+checked is kept with its error, so the table shows what failed rather than hiding it.
 """
 from __future__ import annotations
 
@@ -26,11 +26,10 @@ class Row:
     name: str
     kind: str  # which reference figure of issue 4 it is compared with (report.REFERENCE)
     call: Callable[[], Any]
-    as_numpy: Callable[[Any], tuple] = lambda g: to_numpy(g)
     reset: Callable[[], None] | None = None  # run untimed before each sample: a first-call row clears caches
     first_call: bool = False  # timed one call per sample, after `reset`
     check: bool = True  # compare the gradient with the hand-written one
-    estimate_s: float = 0.0  # how long the checking call took: lets the timer skip calibrating slow rows
+    estimate_s: float = 0.0  # one warm call, timed while checking: the timer plans with it
     note: str = ""
     error: str = ""
 
@@ -188,9 +187,13 @@ def jax_rows(w: Workload, params, data, quick: bool) -> Rows:
     except ImportError:
         return Rows(skipped=["JAX: not installed"])
     jax.config.update("jax_enable_x64", True)
-    # Pinned to one core, asynchronous dispatch only adds a hand-over to XLA's worker thread on every call
-    # (5x slower on scalar-poly under jit); every other row is synchronous anyway.
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
+    notes = []
+    try:
+        # Pinned to one core, asynchronous dispatch only adds a hand-over to XLA's worker thread on every call
+        # (5x slower on scalar-poly under jit); every other row is synchronous anyway.
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
+    except AttributeError:  # a JAX without the option
+        notes.append("asynchronous dispatch (this JAX cannot turn it off)")
     loss = rebind_numpy(workloads, jnp)[_loss_name(w)]
     jparams = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=jnp.float64), params)
     # Arrays go to the device once; scalar-poly's floats become two arrays, which JAX's loop then indexes.
@@ -208,11 +211,12 @@ def jax_rows(w: Workload, params, data, quick: bool) -> Rows:
         return jax.block_until_ready(jax.jit(jax.grad(loss))(jparams, jdata))
 
     v = jax.__version__
+    note = "; ".join(notes)
     out = Rows([
-        Row(f"JAX {v}, no jit", "jax", eager),
-        Row(f"JAX {v}, jit", "jax-jit", compiled),
+        Row(f"JAX {v}, no jit", "jax", eager, note=note),
+        Row(f"JAX {v}, jit", "jax-jit", compiled, note=note),
         Row(f"JAX {v}, jit first call (trace, compile, one run)", "jax-first", first_compiled,
-            reset=jax.clear_caches, first_call=True),
+            reset=jax.clear_caches, first_call=True, note=note),
     ])
     if quick and w.scalar_params:
         out.rows.pop(0)
@@ -262,7 +266,7 @@ def check_row(row: Row, expected: tuple, rtol=1e-6) -> None:
             started = time.perf_counter()
             row.call()
             row.estimate_s = time.perf_counter() - started
-        got = row.as_numpy(out)
+        got = to_numpy(out)
     except Exception as e:
         row.error = _describe(e)
         return
