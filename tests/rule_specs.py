@@ -182,7 +182,8 @@ ELEMENTWISE += [
          name="numpy.where(scalar branch)"),
     drawn(np.where, lambda rng: (rng.uniform(size=5) > 0.5,), name="numpy.where(one argument)"),
     spec(np.clip, arr(3, 4), -0.5, 0.5), spec(np.clip, arr(3, 4), arr(4, lo=-1.0, hi=-0.2), arr(3, 1, lo=0.2, hi=1.0)),
-    spec(np.clip, arr(3, 4), None, 0.3), spec(np.clip, arr(5), -0.3, None), spec(np.clip, arr(5), a_min=-0.4, a_max=0.4),
+    spec(np.clip, arr(3, 4), None, 0.3), spec(np.clip, arr(5), -0.3, None),
+    spec(np.clip, arr(5), a_min=-0.4, a_max=0.4),
     spec(np.clip, arr(5), -0.2, a_max=0.4),
     spec(np.ndarray.clip, arr(3, 4), -0.5, 0.5), spec(np.ndarray.clip, arr(3, 4), arr(4, lo=-1.0, hi=-0.2)),
     spec(np.ndarray.clip, arr(3, 4), max=0.1),
@@ -192,6 +193,7 @@ ELEMENTWISE += [
     spec(np.ndarray.astype, arr(3, 4), np.int64), spec(np.ndarray.astype, arr(2, 2), "float64"),
     spec(np.ndarray.item, arr(1, 1)), spec(np.ndarray.item, arr(3, 4), 5), spec(np.ndarray.item, arr(3, 4), -1),
     spec(np.ndarray.item, arr(3, 4), (1, 2)), spec(np.ndarray.item, arr(3, 4), 2, 3),
+    spec(np.ndarray.tolist, arr(3, 4)), spec(np.ndarray.tolist, arr(5)), spec(np.ndarray.tolist, arr()),
     spec(np.exp, arr(2, 3), dtype=np.float64), spec(np.add, arr(2, 3), arr(3), dtype=np.float64),
 ]
 
@@ -268,7 +270,8 @@ REDUCTIONS += [
     spec(np.sum, arr(3, 4), 1), spec(np.ndarray.sum, arr(3, 4), 0), spec(np.sum, flt()), spec(np.sum, arr()),
     spec(np.sum, arr(3, 4), initial=2.0), spec(np.mean, arr(3, 4), (0, 1)), spec(np.max, arr(3, 4), 1),
     drawn(np.prod, lambda rng: (np.array([[1.5, 0.0, 2.0], [0.0, 0.0, 3.0]]),), name="numpy.prod(zeros)"),
-    drawn(np.prod, lambda rng: (np.array([[1.5, 0.0, 2.0], [0.0, 0.5, 3.0]]),), axis=1, name="numpy.prod(zeros;axis=1)"),
+    drawn(np.prod, lambda rng: (np.array([[1.5, 0.0, 2.0], [0.0, 0.5, 3.0]]),), axis=1,
+          name="numpy.prod(zeros;axis=1)"),
     spec(np.prod, arr(3, 4), initial=1.5),
     # ties share dy equally: central differences agree (half the elements' step moves the maximum)
     drawn(np.max, lambda rng: (np.array([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]]),), name="numpy.max(ties)"),
@@ -316,8 +319,8 @@ PLUMBING = [
 
 COVERED_BY_GRADIENT_TESTS = {
     ops.build_dict, ops.build_set, ops.call_ex, ops.cell_get, ops.new_cell, ops.freevar, ops.make_function,
-    ops.dict_setitem, ops.dict_update, ops.dict_merge, ops.list_to_tuple, ops.list_append, ops.list_extend, ops.next_or_stop, dict.get, dict.items,
-    dict.values, iter, enumerate, zip, reversed,
+    ops.dict_setitem, ops.dict_update, ops.dict_merge, ops.list_to_tuple, ops.list_append, ops.list_extend,
+    ops.next_or_stop, dict.get, dict.items, dict.values, iter, enumerate, zip, reversed,
 }
 
 SPECS: list = merge_tables(ELEMENTWISE, OPERATORS, PYMATH, REDUCTIONS, PLUMBING)

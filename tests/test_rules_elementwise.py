@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import irgrad.rules  # noqa: F401
+import irgrad.rules  # noqa: F401  (registers every rule)
 from irgrad import UnsupportedError
 from irgrad.rules.registry import lookup
 from irgrad.testing import check_rrule
@@ -120,7 +120,7 @@ def test_clip_keyword_bounds_bind_by_signature():
     assert back(np.ones(3))[0].tolist() == [0.0, 1.0, 0.0] and len(back(np.ones(3))) == 1
 
 
-def test_item_and_astype():
+def test_item_astype_tolist():
     x = np.arange(6.0).reshape(2, 3)
     y, back = lookup(np.ndarray.item)[0](x, 1, 2)
     assert y == 5.0
@@ -128,6 +128,9 @@ def test_item_and_astype():
     y, back = lookup(np.ndarray.astype)[0](x, np.float32)
     assert back(np.ones((2, 3), np.float32))[0].dtype == np.float64
     assert lookup(np.ndarray.astype)[0](x, int)[1](np.ones((2, 3)))[0] is None
+    y, back = lookup(np.ndarray.tolist)[0](x)
+    assert y == x.tolist()
+    np.testing.assert_array_equal(back([[1.0, None, 2.0], None])[0], [[1.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
 
 
 # ---------------------------------------------------------------------------------------------------------------

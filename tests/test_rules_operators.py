@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-import irgrad.rules  # noqa: F401
+import irgrad.rules  # noqa: F401  (registers every rule)
 from irgrad import UnsupportedError
 from irgrad.rules.registry import NONDIFF, lookup
 from rule_specs import check_complex_rrule

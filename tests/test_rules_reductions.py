@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import irgrad.rules  # noqa: F401
+import irgrad.rules  # noqa: F401  (registers every rule)
 from irgrad import UnsupportedError
 from irgrad.rules.registry import lookup
 from irgrad.testing import check_rrule

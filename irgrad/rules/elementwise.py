@@ -464,3 +464,22 @@ def ndarray_item_rrule(self, *args):
             dx[args[0] if len(args) == 1 else args] = dy
         return (fit_cotangent(self, dx),) + (None,) * (n - 1)
     return y, item_pullback
+
+
+def _nested_to_array(d, shape):
+    """A nested list of cotangents (None for zero) as an array of `shape`."""
+    if d is None:
+        return np.zeros(shape)
+    if not shape:
+        return np.asarray(d)
+    return np.stack([_nested_to_array(v, shape[1:]) for v in d]) if shape[0] else np.zeros(shape)
+
+
+@rrule(np.ndarray.tolist)
+def ndarray_tolist_rrule(self):
+    """x.tolist(): nested lists of Python scalars; their cotangents (a nested list, None for zero) stack back."""
+    def tolist_pullback(dy):
+        if dy is None or not differentiable(self):
+            return (None,)
+        return (fit_cotangent(self, _nested_to_array(dy, self.shape)),)
+    return self.tolist(), tolist_pullback
