@@ -129,17 +129,20 @@ def _nop(fr, ins):
     pass
 
 
+# -- one-liners ----------------------------------------------------------------------------------------------------
+
+HANDLERS.update({
+    "POP_TOP": lambda fr, ins: fr.pop_raw(),
+    "PUSH_NULL": lambda fr, ins: fr.push(fr.NULL),
+    "KW_NAMES": lambda fr, ins: setattr(fr, "kwnames", ins.arg),  # 3.11, 3.12: names for the next CALL
+    "LOAD_ASSERTION_ERROR": lambda fr, ins: fr.push(Const(ops.assert_fail)),
+    "FORMAT_SIMPLE": lambda fr, ins: fr.push(fr.emit(ops.format_value, fr.pop())),
+    "RETURN_VALUE": lambda fr, ins: setattr(fr.block, "term", Return(fr.pop(), line=fr.line)),
+    "RETURN_CONST": lambda fr, ins: setattr(fr.block, "term", Return(Const(ins.arg), line=fr.line)),
+})
+
+
 # -- stack manipulation ------------------------------------------------------------------------------------------
-
-@handles("POP_TOP")
-def _pop_top(fr, ins):
-    fr.pop_raw()
-
-
-@handles("PUSH_NULL")
-def _push_null(fr, ins):
-    fr.push(fr.NULL)
-
 
 @handles("COPY")
 def _copy(fr, ins):
@@ -167,11 +170,6 @@ def _load_const(fr, ins):
     if inspect.iscode(v) and v.co_flags & inspect.CO_GENERATOR:
         fr.unsupported("generator expression" if v.co_name == "<genexpr>" else "a nested generator function")
     fr.push(Const(v))
-
-
-@handles("RETURN_CONST")
-def _return_const(fr, ins):
-    fr.block.term = Return(Const(ins.arg), line=fr.line)
 
 
 @handles("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CLOSURE")
@@ -251,11 +249,6 @@ def _load_global(fr, ins):
         push_callable(fr, value)
     else:
         fr.push(value)
-
-
-@handles("LOAD_ASSERTION_ERROR")
-def _load_assertion_error(fr, ins):
-    fr.push(Const(ops.assert_fail))
 
 
 # -- attributes and subscripts -----------------------------------------------------------------------------------
@@ -471,11 +464,6 @@ def _convert_value(fr, ins):
     fr.push(fr.emit(fn, fr.pop()))
 
 
-@handles("FORMAT_SIMPLE")
-def _format_simple(fr, ins):
-    fr.push(fr.emit(ops.format_value, fr.pop()))
-
-
 @handles("FORMAT_WITH_SPEC")
 def _format_with_spec(fr, ins):
     spec = fr.pop()
@@ -505,11 +493,6 @@ def _set_function_attribute(fr, ins):
     value = fr.pop()
     func.attrs[dict(_FUNCTION_ATTRS)[ins.arg]] = value
     fr.push(func)
-
-
-@handles("KW_NAMES")
-def _kw_names(fr, ins):
-    fr.kwnames = ins.arg
 
 
 def _callee(fr, nargs):
@@ -551,11 +534,6 @@ def _call_function_ex(fr, ins):
 
 
 # -- control flow --------------------------------------------------------------------------------------------------
-
-@handles("RETURN_VALUE")
-def _return_value(fr, ins):
-    fr.block.term = Return(fr.pop(), line=fr.line)
-
 
 @handles("RAISE_VARARGS")
 def _raise_varargs(fr, ins):
