@@ -60,23 +60,19 @@ def compile_ir(ir: IR, name: str | None = None):
 
 
 # ── Operators written as Python syntax ───────────────────────────────────────────────────────────────────────────
-# Each template takes the rendered positional arguments (all atoms: names or literals) and returns an expression,
-# or None when the call does not fit (wrong arity).  Keyed by the callable's identity.
+# An expression is (text, precedence); an operand is parenthesized when it binds less tightly than its place
+# needs.  Keyed by the callable's identity: only the exact `operator.add` is written `+`.
 
-def _binary(sym):
-    return lambda a: f"{a[0]} {sym} {a[1]}" if len(a) == 2 else None
-
-
-def _unary(sym):
-    return lambda a: f"{sym}{a[0]}" if len(a) == 1 else None
-
+ATOM, NUMBER, POW, UNARY, MUL, ADD, SHIFT, BAND, BXOR, BOR, CMP, NOT, ANY = (
+    100, 95, 90, 80, 70, 60, 50, 40, 35, 30, 20, 10, 0)  # a number literal cannot take `.attr` unparenthesized
 
 _BINARY = {
-    operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.floordiv: "//",
-    operator.mod: "%", operator.pow: "**", operator.matmul: "@", operator.lshift: "<<", operator.rshift: ">>",
-    operator.and_: "&", operator.or_: "|", operator.xor: "^",
-    operator.lt: "<", operator.le: "<=", operator.eq: "==", operator.ne: "!=", operator.gt: ">",
-    operator.ge: ">=", operator.is_: "is", operator.is_not: "is not",
+    operator.add: ("+", ADD), operator.sub: ("-", ADD), operator.mul: ("*", MUL), operator.truediv: ("/", MUL),
+    operator.floordiv: ("//", MUL), operator.mod: ("%", MUL), operator.matmul: ("@", MUL),
+    operator.pow: ("**", POW), operator.lshift: ("<<", SHIFT), operator.rshift: (">>", SHIFT),
+    operator.and_: ("&", BAND), operator.xor: ("^", BXOR), operator.or_: ("|", BOR),
+    operator.lt: ("<", CMP), operator.le: ("<=", CMP), operator.eq: ("==", CMP), operator.ne: ("!=", CMP),
+    operator.gt: (">", CMP), operator.ge: (">=", CMP), operator.is_: ("is", CMP), operator.is_not: ("is not", CMP),
 }
 _INPLACE = {
     operator.iadd: "+=", operator.isub: "-=", operator.imul: "*=", operator.itruediv: "/=",
@@ -84,31 +80,66 @@ _INPLACE = {
     operator.ilshift: "<<=", operator.irshift: ">>=", operator.iand: "&=", operator.ior: "|=",
     operator.ixor: "^=",
 }
-_UNARY = {operator.neg: "-", operator.pos: "+", operator.invert: "~", operator.not_: "not "}
+_UNARY = {operator.neg: ("-", UNARY), operator.pos: ("+", UNARY), operator.invert: ("~", UNARY),
+          operator.not_: ("not ", NOT)}
+
+
+def wrap(e, need: int) -> str:
+    return e[0] if e[1] >= need else f"({e[0]})"
+
+
+def _binary(sym, prec):
+    if sym == "**":  # right-associative, and `-x ** 2` is `-(x ** 2)`
+        left, right = POW + 1, UNARY
+    elif prec == CMP:  # `a < b < c` would chain
+        left, right = CMP + 1, CMP + 1
+    else:
+        left, right = prec, prec + 1
+    return lambda a: (f"{wrap(a[0], left)} {sym} {wrap(a[1], right)}", prec) if len(a) == 2 else None
+
+
+def _unary(sym, prec):
+    return lambda a: (f"{sym}{wrap(a[0], prec)}", prec) if len(a) == 1 else None
+
+
+def _items(a):
+    return ", ".join(wrap(x, NOT) for x in a)
 
 
 def _tuple(a):
-    return "()" if not a else f"({a[0]},)" if len(a) == 1 else f"({', '.join(a)})"
+    return ("()" if not a else f"({wrap(a[0], NOT)},)" if len(a) == 1 else f"({_items(a)})"), ATOM
 
 
 def _dict(a):
-    return "{" + ", ".join(f"{a[i]}: {a[i + 1]}" for i in range(0, len(a), 2)) + "}" if len(a) % 2 == 0 else None
+    if len(a) % 2:
+        return None
+    pairs = (f"{wrap(a[i], NOT)}: {wrap(a[i + 1], NOT)}" for i in range(0, len(a), 2))
+    return "{" + ", ".join(pairs) + "}", ATOM
+
+
+def _contains(negated):
+    word = "not in" if negated else "in"
+    return lambda a: (f"{wrap(a[1], CMP + 1)} {word} {wrap(a[0], CMP + 1)}", CMP) if len(a) == 2 else None
 
 
 _EXPR = {
-    **{f: _binary(s) for f, s in _BINARY.items()},
-    **{f: _unary(s) for f, s in _UNARY.items()},
-    operator.getitem: lambda a: f"{a[0]}[{a[1]}]" if len(a) == 2 else None,
+    **{f: _binary(*spec) for f, spec in _BINARY.items()},
+    **{f: _unary(*spec) for f, spec in _UNARY.items()},
+    operator.getitem: lambda a: (f"{wrap(a[0], ATOM)}[{a[1][0]}]", ATOM) if len(a) == 2 else None,
     ops.build_tuple: _tuple,
-    ops.build_list: lambda a: f"[{', '.join(a)}]",
-    ops.build_set: lambda a: f"{{{', '.join(a)}}}" if a else None,
+    ops.build_list: lambda a: (f"[{_items(a)}]", ATOM),
+    ops.build_set: lambda a: (f"{{{_items(a)}}}", ATOM) if a else None,
     ops.build_dict: _dict,
-    ops.contains: lambda a: f"{a[1]} in {a[0]}" if len(a) == 2 else None,
-    ops.not_contains: lambda a: f"{a[1]} not in {a[0]}" if len(a) == 2 else None,
-    ops.cell_get: lambda a: f"{a[0]}.cell_contents" if len(a) == 1 else None,
+    ops.contains: _contains(False),
+    ops.not_contains: _contains(True),
+    ops.cell_get: lambda a: (f"{wrap(a[0], ATOM)}.cell_contents", ATOM) if len(a) == 1 else None,
 }
 _EXPR_BY_ID = {id(f): (f, t) for f, t in _EXPR.items()}
 _INPLACE_BY_ID = {id(f): (f, s) for f, s in _INPLACE.items()}
+_STORES_BY_ID = {id(f): (f, True) for f in (setattr, operator.setitem, operator.delitem, ops.cell_set,
+                                            ops.dict_setitem, ops.list_append)}
+# Operands evaluated in another order than the IR lists them (`x in c` evaluates x first).
+_REORDERED = {id(ops.contains): (1, 0), id(ops.not_contains): (1, 0)}
 
 
 def _lookup(table: dict, fn):
@@ -161,7 +192,7 @@ def _literal(v) -> str | None:
     if t is tuple:
         items = [_literal(x) for x in v]
         if all(x is not None for x in items):
-            return _tuple(items)
+            return _tuple([(x, ATOM) for x in items])[0]
     return None
 
 
@@ -197,7 +228,8 @@ class _Generator:
             for v in b.args + [s.var for s in b.stmts]:
                 if v not in self.alias:
                     self.local[v] = self.names.take(v.hint if v.hint else "_" + printed(v).lstrip("%?"))
-        self.folded: dict = {}  # branch condition Var -> its expression, written in the `if` itself
+        self.user = _single_users(ir)
+        self.folded: dict = {}  # Var read by a terminator -> its expression, written in the `if`/`return` itself
         self.consts: dict = {}  # id(value) -> (name, value)
         self.hooks = _Hooks(self)
         try:
@@ -222,8 +254,10 @@ class _Generator:
 
     def const(self, v) -> str:
         text = _literal(v)
-        if text is not None:
-            return text
+        return text if text is not None else self.bound(v)
+
+    def bound(self, v) -> str:
+        """The closure variable holding constant `v`."""
         entry = self.consts.get(id(v))
         if entry is None:
             entry = self.consts[id(v)] = (self.names.take(_const_base(v)), v)
@@ -236,70 +270,79 @@ class _Generator:
             return self.local[x]
         return self.const(x.value)
 
-    def stmt(self, s) -> list:
-        """The lines of one statement `var = fn(args..., k=v...)`."""
-        target = self.local[s.var]
-        used = self.uses.get(s.var, 0) > 0
-        args = [self.atom(a) for a in s.args]
+    def operand(self, x, folded: dict, identity: bool = False) -> tuple:
+        """(text, precedence) of an operand: a folded expression, a name or a constant.  With `identity` (an
+        operand of `is`), a constant is the very object of the IR, bound, never a literal that makes a new one."""
+        if x in folded:
+            return folded[x]
+        if identity and isinstance(x, Const) and not any(x.value is v for v in _SINGLETONS):
+            return self.bound(x.value), ATOM
+        text = self.atom(x)
+        return text, NUMBER if text[0].isdigit() else ATOM
+
+    def expression(self, s, folded: dict) -> tuple:
+        """(text, precedence) of a statement that is an expression (all but the `statement` forms)."""
         fn = s.fn.value if isinstance(s.fn, Const) else None
+        identity = fn is operator.is_ or fn is operator.is_not
+        a = [self.operand(x, folded, identity) for x in s.args]
         if fn is not None and not s.kwargs:
-            special = self.special(fn, s, args, target, used)
-            if special is not None:
-                return [Line(t, s.line) for t in special]
             template = _lookup(_EXPR_BY_ID, fn)
-            expr = template(args) if template is not None else None
-            if expr is not None:
-                return [Line(f"{target} = {expr}" if used else expr, s.line)]
-        expr = f"{self.callee(s.fn)}({_call_args(args, [(k, self.atom(v)) for k, v in s.kwargs])})"
-        return [Line(f"{target} = {expr}" if used else expr, s.line)]
+            e = template(a) if template is not None else None
+            if e is not None:
+                return e
+            n = len(a)
+            if fn is getattr and n == 2 and _identifier(s.args[1]):
+                return f"{wrap(a[0], ATOM)}.{s.args[1].value}", ATOM
+            if fn is ops.next_or_stop and n == 1:
+                return f"{self.const(next)}({a[0][0]}, {self.const(ops.STOP)})", ATOM
+            if fn is ops.call_ex and n in (2, 3):
+                kw = n == 3 and not (isinstance(s.args[2], Const) and s.args[2].value is None)
+                star = f"*{wrap(a[1], ATOM)}" + (f", **{wrap(a[2], ATOM)}" if kw else "")
+                return f"{wrap(a[0], ATOM)}({star})", ATOM
+            if fn is ops.freevar and n == 2 and isinstance(s.args[1], Const) and type(s.args[1].value) is int:
+                return f"{wrap(a[0], ATOM)}.__closure__[{a[1][0]}].cell_contents", ATOM
+        callee = self.operand(s.fn, folded)
+        kwargs = [(k, self.operand(v, folded)[0]) for k, v in s.kwargs]
+        return f"{wrap(callee, ATOM)}({_call_args([e[0] for e in a], kwargs)})", ATOM
 
-    def callee(self, fn) -> str:
-        text = self.atom(fn)
-        return f"({text})" if isinstance(fn, Const) and _literal(fn.value) is not None else text
-
-    def special(self, fn, s, args, target, used):
-        """Statements that become Python statements rather than expressions: stores, in-place operators,
-        attribute access, the iteration and call helpers.  None when `fn` is not one of them."""
-        n = len(args)
-        const_str = [isinstance(a, Const) and type(a.value) is str and a.value.isidentifier()
-                     and not keyword.iskeyword(a.value) for a in s.args]
-
-        def attr(i):
-            base = args[0] if isinstance(s.args[0], Var) else f"({args[0]})"
-            return f"{base}.{s.args[i].value}"
-
-        def assign_none(lines):
-            return lines + [f"{target} = None"] if used else lines
-
-        if fn is getattr and n == 2 and const_str[1]:
-            return [f"{target} = {attr(1)}" if used else attr(1)]
-        if fn is setattr and n == 3 and const_str[1]:
-            return assign_none([f"{attr(1)} = {args[2]}"])
+    def statement(self, s) -> list | None:
+        """Stores and in-place operators, which Python writes as statements; None for an expression."""
+        fn = s.fn.value if isinstance(s.fn, Const) else None
+        if fn is None or s.kwargs:
+            return None
+        args, n = [self.atom(a) for a in s.args], len(s.args)
+        target, used = self.local[s.var], self.uses.get(s.var, 0) > 0
+        if not n or not (_lookup(_STORES_BY_ID, fn) or _lookup(_INPLACE_BY_ID, fn)):
+            return None
+        base = wrap(self.operand(s.args[0], {}), ATOM)
+        none = [f"{target} = None"] if used else []
+        same = [f"{target} = {args[0]}"] if used else []
+        if fn is setattr and n == 3 and _identifier(s.args[1]):
+            return [f"{base}.{s.args[1].value} = {args[2]}"] + none
         if fn is operator.setitem and n == 3:
-            return assign_none([f"{args[0]}[{args[1]}] = {args[2]}"])
+            return [f"{base}[{args[1]}] = {args[2]}"] + none
         if fn is operator.delitem and n == 2:
-            return assign_none([f"del {args[0]}[{args[1]}]"])
+            return [f"del {base}[{args[1]}]"] + none
         if fn is ops.cell_set and n == 2:
-            return assign_none([f"{args[0]}.cell_contents = {args[1]}"])
+            return [f"{base}.cell_contents = {args[1]}"] + none
         if fn is ops.dict_setitem and n == 3:
-            return [f"{args[0]}[{args[1]}] = {args[2]}"] + ([f"{target} = {args[0]}"] if used else [])
+            return [f"{base}[{args[1]}] = {args[2]}"] + same
         if fn is ops.list_append and n == 2:
-            return [f"{args[0]}.append({args[1]})"] + ([f"{target} = {args[0]}"] if used else [])
-        if fn is ops.next_or_stop and n == 1:
-            expr = f"{self.const(next)}({args[0]}, {self.const(ops.STOP)})"
-            return [f"{target} = {expr}" if used else expr]
-        if fn is ops.call_ex and n in (2, 3):
-            star = f"*{args[1]}" + (f", **{args[2]}" if n == 3 and args[2] != "None" else "")
-            expr = f"{args[0]}({star})"
-            return [f"{target} = {expr}" if used else expr]
-        if fn is ops.freevar and n == 2 and isinstance(s.args[1], Const) and type(s.args[1].value) is int:
-            expr = f"{args[0]}.__closure__[{args[1]}].cell_contents"
-            return [f"{target} = {expr}" if used else expr]
+            return [f"{base}.append({args[1]})"] + same
         symbol = _lookup(_INPLACE_BY_ID, fn)
         if symbol is not None and n == 2:
             # `t = a; t += b` is exactly `t = operator.iadd(a, b)` (in place when `a` supports it).
             return [f"{target} = {args[0]}", f"{target} {symbol} {args[1]}"]
         return None
+
+    def foldable(self, s, block) -> bool:
+        """Is `s` a temporary read once, later in its block and on the same source line?  Then its expression is
+        written where it is read: `y = a * x + b` rather than `_3 = a * x` then `y = _3 + b`."""
+        v = s.var
+        if v.hint or self.uses.get(v) != 1:
+            return False
+        where = self.user.get(v)
+        return where is not None and where[0] is block and (where[1] == s.line or None in (where[1], s.line))
 
     def edge(self, target, args, line) -> list:
         """Block-argument assignments for a jump, with parallel-assignment semantics."""
@@ -320,29 +363,57 @@ class _Generator:
 
     def exit(self, block) -> list:
         t = block.term
+        value = self.folded[t.value][0] if t.value in self.folded else self.atom(t.value)
         if isinstance(t, Return):
-            return [Line(f"return {self.atom(t.value)}", t.line, jump="exit")]
+            return [Line(f"return {value}", t.line, jump="exit")]
         cause = f" from {self.atom(t.cause)}" if t.cause is not None else ""
-        return [Line(f"raise {self.atom(t.value)}{cause}", t.line, jump="exit")]
+        return [Line(f"raise {value}{cause}", t.line, jump="exit")]
 
     def block_lines(self, block) -> list:
-        stmts = block.stmts
+        """The block's statements.  Foldable temporaries wait in `pending` (oldest first) until read; a reader
+        takes them only if they are the newest pending ones, in the order it evaluates them, so that every call
+        still runs in its original order.  Anything else pending is first written out as an assignment."""
+        out, pending, folded = [], [], {}
+
+        def flush(keep=0):
+            while len(pending) > keep:
+                v, line = pending.pop(0)
+                out.append(Line(f"{self.local[v]} = {folded.pop(v)[0]}", line))
+
+        def take(operands):
+            want = [x for x in operands if isinstance(x, Var) and x in folded]
+            if [v for v, _ in pending[len(pending) - len(want):]] == want:
+                del pending[len(pending) - len(want):]
+            else:
+                flush()
+
+        for s in block.stmts:
+            lines = self.statement(s)
+            if lines is not None:
+                flush()
+                out.extend(Line(text, s.line) for text in lines)
+                continue
+            take(_evaluation_order(s))
+            if not self.foldable(s, block):
+                flush()
+            e = self.expression(s, folded)
+            if self.foldable(s, block):
+                pending.append((s.var, s.line))
+                folded[s.var] = e
+            else:
+                out.append(Line(f"{self.local[s.var]} = {e[0]}" if self.uses.get(s.var) else e[0], s.line))
         t = block.term
-        if (isinstance(t, CondBr) and stmts and stmts[-1].var is t.cond and self.uses.get(t.cond) == 1
-                and isinstance(stmts[-1].fn, Const) and not stmts[-1].kwargs):
-            # `c = i < n; if c:` is written `if i < n:` (same order of evaluation: it is the block's last).
-            template = _lookup(_EXPR_BY_ID, stmts[-1].fn.value)
-            expr = template([self.atom(a) for a in stmts[-1].args]) if template is not None else None
-            if expr is not None:
-                self.folded[t.cond] = expr
-                stmts = stmts[:-1]
-        out = []
-        for s in stmts:
-            out.extend(self.stmt(s))
+        read = t.value if isinstance(t, Return) or isinstance(t, Raise) and t.cause is None else \
+            t.cond if isinstance(t, CondBr) else None
+        if pending and pending[-1][0] is read:
+            flush(keep=1)
+            self.folded[read] = folded[read]
+        else:
+            flush()
         return out
 
     def cond(self, operand) -> str:
-        return self.folded.get(operand) or self.atom(operand)
+        return self.folded[operand][0] if operand in self.folded else self.atom(operand)
 
     # ── the fallback for graphs the structurer cannot handle ──
 
@@ -387,6 +458,22 @@ class _Hooks:
 
     def fresh(self, base):
         return self.gen.names.take(base)
+
+
+_SINGLETONS = (None, True, False, Ellipsis)
+
+
+def _identifier(x) -> bool:
+    return isinstance(x, Const) and type(x.value) is str and x.value.isidentifier() and not keyword.iskeyword(x.value)
+
+
+def _evaluation_order(s) -> list:
+    """The operands of a call in the order Python evaluates them in the generated expression."""
+    fn = s.fn.value if isinstance(s.fn, Const) else None
+    args = list(s.args)
+    if fn is ops.contains or fn is ops.not_contains:
+        args.reverse()
+    return ([s.fn] if isinstance(s.fn, Var) else []) + args + [v for _, v in s.kwargs]
 
 
 def _call_args(args: list, kwargs: list) -> str:
@@ -439,6 +526,25 @@ def _strip_continue(seq: list) -> list:
 
 
 # ── Checks and counts ────────────────────────────────────────────────────────────────────────────────────────────
+
+def _single_users(ir: IR) -> dict:
+    """Var -> (block, line) of a read that could take its expression: a statement or the value of a return,
+    raise or branch.  A variable passed along a jump maps to None."""
+    user: dict = {}
+    for b in ir.blocks:
+        for s in b.stmts:
+            for x in s.operands():
+                user[x] = (b, s.line)
+        t = b.term
+        for x in t.operands():
+            user[x] = None
+        read = t.cond if isinstance(t, CondBr) else t.value if isinstance(t, (Return, Raise)) else None
+        if isinstance(t, Raise) and t.cause is not None:
+            read = None
+        if read is not None and sum(x is read for x in t.operands()) == 1:
+            user[read] = (b, t.line)
+    return user
+
 
 def _use_counts(ir: IR) -> dict:
     uses: dict = {}
