@@ -58,6 +58,7 @@ def round_robin(rows, rounds: int, sample_s: float, row_budget_s: float) -> dict
             plans[row.name] = (1, set())
     steady = [r for r in rows if not r.first_call and r.name not in plans]
     for row in steady:
+        row.call()  # warm again: checking a first-call row cleared the caches (jax.clear_caches drops them all)
         if row.estimate_s > sample_s:  # one call per sample: no need to calibrate
             number, per_call = 1, row.estimate_s
         else:
