@@ -77,6 +77,8 @@ def test_out_and_where_are_refused():
         pullback_of(np.add, x, x, where=x > 0)
     with pytest.raises(UnsupportedError, match="out="):
         pullback_of(np.clip, x, 0.0, 1.0, out=x)
+    with pytest.raises(UnsupportedError, match="out="):
+        pullback_of(np.multiply, x, x, x)
 
 
 def test_cotangent_kinds():

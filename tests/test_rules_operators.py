@@ -67,10 +67,26 @@ def test_user_class_operands_are_refused():
         def __add__(self, other):
             return self
 
+        __radd__ = __add__
+
+        def __neg__(self):
+            return self
+
     with pytest.raises(UnsupportedError, match="Money"):
         rule(operator.add)(Money(), 1.0)
     with pytest.raises(UnsupportedError, match="Money"):
+        rule(operator.iadd)(1.0, Money())
+    with pytest.raises(UnsupportedError, match="Money"):
         rule(operator.neg)(Money())
+
+
+def test_operands_of_c_types_have_no_cotangent():
+    import datetime
+    day = datetime.date(2024, 1, 1)
+    y, back = rule(operator.add)(day, datetime.timedelta(days=1))
+    assert y == datetime.date(2024, 1, 2) and back(None) == (None, None)
+    assert rule(operator.sub)({1, 2}, {2})[1](None) == (None, None)
+    assert rule(operator.neg)(datetime.timedelta(1))[1](None) == (None,)
 
 
 # ---------------------------------------------------------------------------------------------------------------

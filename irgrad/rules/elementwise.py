@@ -125,8 +125,8 @@ non_differentiable(
 def _unary(fn, deriv, real_only=False):
     name = f"numpy.{fn.__name__}"
 
-    def unary_rrule(x, **kwargs):
-        refuse_out(name, kwargs)
+    def unary_rrule(x, *out, **kwargs):
+        refuse_out(name, dict(kwargs, out=out) if out else kwargs)     # np.sin(x, out) passes `out` by position
         if real_only:
             refuse_complex(name, x)
         y = fn(x, **kwargs)
@@ -301,8 +301,8 @@ COPYSIGN = (lambda dy, a, b, y: dy * np.where(np.signbit(a) == np.signbit(y), 1.
 def _binary(fn, partials, real_only=False):
     name = f"numpy.{fn.__name__}"
 
-    def binary_rrule(a, b, **kwargs):
-        refuse_out(name, kwargs)
+    def binary_rrule(a, b, *out, **kwargs):
+        refuse_out(name, dict(kwargs, out=out) if out else kwargs)
         if real_only:
             refuse_complex(name, a, b)
         y = fn(a, b, **kwargs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
+import types
 
 import numpy as np
 
@@ -76,19 +77,22 @@ def _none_pullback(name, n):
     return named(lambda dy: (None,) * n, name)
 
 
-def _refuse_types(name, *xs):
+def _refuse_python_methods(name, op, *xs):
+    """Operands of a class that implements the operator in Python (`__add__`, `__radd__`, `__iadd__`) may hold
+    floats the rule cannot see: refuse rather than return a zero cotangent.  Other values (None, sets, dates,
+    Decimal ...) simply have no cotangent."""
+    dunders = [f"__{op}__", f"__r{op}__", f"__i{op}__"]
+    if not any(isinstance(getattr(type(x), d, None), types.FunctionType) for x in xs for d in dunders):
+        return
     kinds = " and ".join(type(x).__name__ for x in xs)
     raise UnsupportedError(
         f"{name} of {kinds}: irgrad's rule covers numbers, NumPy arrays, lists, tuples and strings; "
-        "for a class with its own operator method, call the method directly (a.__add__(b)) so irgrad traces "
+        f"for a class with its own operator method, call the method directly (a.__{op}__(b)) so irgrad traces "
         "it, or register a rule with irgrad.rrule")
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Binary arithmetic operators and their in-place forms
-
-
-_OPAQUE = (set, frozenset, dict, range, type(None))   # values with no cotangent of their own
 
 
 def _numeric(a, b) -> bool:
@@ -129,9 +133,8 @@ def _arith(op, partials, inplace=False):
             return y, repeat_pullback_of(short, a, n, b, True)
         if partials is MUL and _is_seq(b) and isinstance(a, numbers.Integral):
             return y, repeat_pullback_of(short, b, len(b), a, False)
-        if isinstance(a, _OPAQUE + (numbers.Number,)) and isinstance(b, _OPAQUE + (numbers.Number,)):
-            return y, _none_pullback(short, 2)          # set difference, None, ...
-        _refuse_types(name, a, b)
+        _refuse_python_methods(name, short[1:] if inplace else short, a, b)
+        return y, _none_pullback(short, 2)              # set difference, dates ...
     arith_rrule.__name__ = arith_rrule.__qualname__ = f"{short}_rrule"
     rrule(op)(arith_rrule)
     return arith_rrule
@@ -175,13 +178,21 @@ def matmul_pullback_of(a, b):
 
 @rrule(operator.matmul)
 def matmul_rrule(a, b):
-    return a @ b, matmul_pullback_of(a, b)
+    y = a @ b
+    if not _numeric(a, b):
+        _refuse_python_methods("operator.matmul", "matmul", a, b)
+        return y, _none_pullback("matmul", 2)
+    return y, matmul_pullback_of(a, b)
 
 
 @rrule(operator.imatmul)
 def imatmul_rrule(a, b):
     _refuse_array_mutation("operator.imatmul", a)
-    return operator.imatmul(a, b), matmul_pullback_of(a, b)
+    y = operator.imatmul(a, b)
+    if not _numeric(a, b):
+        _refuse_python_methods("operator.imatmul", "matmul", a, b)
+        return y, _none_pullback("imatmul", 2)
+    return y, matmul_pullback_of(a, b)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -191,7 +202,8 @@ def imatmul_rrule(a, b):
 @rrule(operator.neg)
 def neg_rrule(x):
     if not is_numeric(x):
-        _refuse_types("operator.neg", x)
+        _refuse_python_methods("operator.neg", "neg", x)
+        return -x, _none_pullback("neg", 1)
 
     def neg_pullback(dy):
         return (None if dy is None else fit_cotangent(x, -dy),)
@@ -201,7 +213,8 @@ def neg_rrule(x):
 @rrule(operator.pos)
 def pos_rrule(x):
     if not is_numeric(x):
-        _refuse_types("operator.pos", x)
+        _refuse_python_methods("operator.pos", "pos", x)
+        return +x, _none_pullback("pos", 1)
 
     def pos_pullback(dy):
         return (fit_cotangent(x, dy),)
@@ -210,9 +223,10 @@ def pos_rrule(x):
 
 @rrule(operator.abs)
 def abs_rrule(x):
-    if not is_numeric(x):
-        _refuse_types("abs", x)
     y = abs(x)
+    if not is_numeric(x):
+        _refuse_python_methods("abs", "abs", x)
+        return y, _none_pullback("abs", 1)
     return y, abs_pullback_of(x, y)
 
 
