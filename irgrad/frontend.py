@@ -18,7 +18,9 @@ How locals and stack slots become SSA (IRTools' style, block arguments as phi no
 """
 from __future__ import annotations
 
+import functools
 import inspect
+import keyword
 import types
 
 from bytecode import Bytecode, ControlFlowGraph
@@ -77,19 +79,53 @@ def resolve_callable(f):
 def bind_args(func, args=(), kwargs=None) -> tuple:
     """The entry block's arguments for the call `func(*args, **kwargs)`: positional parameters, `*args` (a tuple),
     keyword-only parameters, `**kwargs` (a dict), defaults applied; the function object first when the code has
-    free variables.  Bound methods and callable objects get their `self` in front."""
+    free variables.  Bound methods and callable objects get their `self` in front.  A call that does not fit the
+    signature raises the TypeError CPython raises, message included."""
     fn, lead = resolve_callable(func)
+    binder_code = _binder_code(fn.__code__)
+    if binder_code is None:
+        out = _bind_by_signature(fn, (*lead, *args), kwargs or {})
+    else:
+        # A fresh function object per call: defaults differ between functions sharing one code object.
+        binder = types.FunctionType(binder_code, {}, fn.__name__, fn.__defaults__)
+        binder.__kwdefaults__, binder.__qualname__ = fn.__kwdefaults__, fn.__qualname__
+        out = binder(*lead, *args, **(kwargs or {}))
+    return (fn, *out) if fn.__code__.co_freevars else out
+
+
+@functools.lru_cache(maxsize=512)
+def _binder_code(code):
+    """The code of a function with `code`'s signature that returns its parameters in the IR's order, so that
+    CPython itself binds the arguments (and words the errors); None when a parameter name is not an identifier
+    (the `.0` of a 3.11 comprehension)."""
+    names = code.co_varnames
+    npos, nposonly, nkw = code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount
+    order = _parameters(code)
+    if not all(n.isidentifier() and not keyword.iskeyword(n) for n in order):
+        return None
+    parts = list(names[:nposonly]) + (["/"] if nposonly else []) + list(names[nposonly:npos])
+    i = npos + nkw
+    if code.co_flags & inspect.CO_VARARGS:
+        parts.append("*" + names[i])
+        i += 1
+    elif nkw:
+        parts.append("*")
+    parts += names[npos:npos + nkw]
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        parts.append("**" + names[i])
+    namespace = {}
+    exec(f"def binder({', '.join(parts)}):\n    return ({''.join(n + ', ' for n in order)})", namespace)
+    return namespace["binder"].__code__
+
+
+def _bind_by_signature(fn, args, kwargs) -> tuple:
     sig = inspect.signature(fn, follow_wrapped=False)
-    bound = sig.bind(*lead, *args, **(kwargs or {}))
+    bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
-    out = [fn] if fn.__code__.co_freevars else []
+    out = []
     for name, p in sig.parameters.items():
         v = bound.arguments[name]
-        if p.kind is p.VAR_POSITIONAL:
-            v = tuple(v)
-        elif p.kind is p.VAR_KEYWORD:
-            v = dict(v)
-        out.append(v)
+        out.append(tuple(v) if p.kind is p.VAR_POSITIONAL else dict(v) if p.kind is p.VAR_KEYWORD else v)
     return tuple(out)
 
 

@@ -105,3 +105,26 @@ def test_callees_closures_and_lambdas_are_traced_too():
     names = {code.co_name for code in calls.traces}
     assert {"<lambda>", "outer", "inner", "__call__", "_make_adder", "add", "fib"} <= names, names
     assert sum(ir.meta.has_self for ir in calls.traces.values()) >= 4
+
+
+def _signature_zoo(a, b=2, /, c=3, *args, k, m=5, **kw):
+    return a, b, c, args, k, m, kw
+
+
+@pytest.mark.parametrize("args, kwargs", [
+    ((1,), {"k": 4}), ((1, 9, 8, 7, 6), {"k": 4, "z": 0}), ((), {"k": 1}), ((1,), {}), ((1, 2), {"a": 1, "k": 2}),
+    ((1,), {"k": 1, "c": 5, "m": 6}), ((1, 2, 3), {"k": 1, "c": 5}),
+])
+def test_bind_args_binds_and_refuses_as_cpython(args, kwargs):
+    expected = outcome(lambda: _signature_zoo(*args, **kwargs))
+    got = outcome(lambda: run(trace(_signature_zoo), *bind_args(_signature_zoo, args, kwargs)))
+    assert got == expected
+
+
+def test_bind_args_puts_self_first_for_closures_methods_and_callables():
+    poly = corpus.POLY
+    assert bind_args(poly, (0.5,), {}) == (poly, 0.5)
+    assert bind_args(poly.evaluate, (0.5,), {}) == (poly, 0.5)
+    adder = corpus._make_adder(1.0)
+    assert bind_args(adder, (2.0,), {}) == (adder, 2.0)
+    assert trace(adder).meta.has_self and not trace(poly).meta.has_self
