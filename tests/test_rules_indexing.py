@@ -116,6 +116,36 @@ def test_setitem_without_differentiable_data_runs():
     assert xs == [5, "a"] and d == {"k": "v", "j": None} and ints[1] == 7
 
 
+@pytest.mark.parametrize("method, args", [
+    ("sort", ()), ("fill", (1.0,)), ("put", ([0], 2.0)), ("resize", ((4,),)),
+])
+def test_in_place_methods_on_float_arrays_are_refused(method, args):
+    x = np.ones((2, 2))
+    rule, self = lookup(getattr(x, method))
+    with pytest.raises(UnsupportedError, match="in place"):
+        rule(self, *args)
+    assert np.array_equal(x, np.ones((2, 2)))      # refused before it wrote anything
+
+
+@pytest.mark.parametrize("fn, args", [
+    (np.add.at, ([0], 1.0)), (np.copyto, (np.zeros((2, 2)),)), (np.fill_diagonal, (3.0,)),
+    (np.put, ([1], 5.0)), (np.place, (np.eye(2, dtype=bool), [2.0])),
+])
+def test_in_place_functions_on_float_arrays_are_refused(fn, args):
+    x = np.ones((2, 2))
+    rule, self = lookup(fn)
+    with pytest.raises(UnsupportedError, match="in place"):
+        rule(*(() if self is None else (self,)), x, *args)
+    assert np.array_equal(x, np.ones((2, 2)))
+
+
+def test_sorting_an_integer_array_in_place_runs():
+    x = np.array([3, 1, 2])
+    rule, self = lookup(x.sort)
+    y, back = rule(self)
+    assert y is None and list(x) == [1, 2, 3] and back(None) == (None,)
+
+
 def test_take_with_repeats_and_clip_accumulates():
     _, back = lookup(np.take)[0](np.zeros(4), [9, -3, 3], mode="clip")
     dx, _ = back(np.array([1.0, 2.0, 4.0]))

@@ -176,7 +176,7 @@ def take_along_axis_rrule(arr, indices, *args, **kwargs):
 # ---------------------------------------------------------------------------------------------------------------
 
 _PLAIN = (bool, int, str, bytes, range, slice, np.bool_, np.integer, type, types.FunctionType,
-          types.BuiltinFunctionType, types.MethodType, types.ModuleType)
+          types.BuiltinFunctionType, types.MethodType, types.ModuleType, np.ufunc)
 
 
 def _holds_differentiable(v) -> bool:
@@ -218,3 +218,40 @@ def setitem_rrule(container, index, value):
 
 
 rrule(np.ndarray.__setitem__)(setitem_rrule)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Other in-place writes into arrays: refused on differentiable data, run as they are otherwise
+# ---------------------------------------------------------------------------------------------------------------
+
+def _refuse_in_place(fn, label, fix):
+    def rule(target, *args, **kwargs):
+        if _holds_differentiable(target) or any(_holds_differentiable(a) for a in args + tuple(kwargs.values())):
+            raise UnsupportedError(f"{label} changes an array in place, which irgrad does not differentiate; "
+                                   f"{fix}.  See docs/limitations.md")
+        y = fn(target, *args, **kwargs)
+
+        def pullback(dy):
+            return nones(1 + len(args))
+
+        pullback.__name__ = pullback.__qualname__ = f"{label.replace('.', '_')}_pullback"
+        return y, pullback
+
+    rule.__name__ = rule.__qualname__ = f"{label.replace('.', '_')}_rrule"
+    rrule(fn)(rule)
+
+
+for _fn, _label, _fix in (
+        (np.ndarray.sort, "ndarray.sort", "use y = np.sort(x, axis) instead"),
+        (np.ndarray.partition, "ndarray.partition", "use y = np.partition(x, k) or np.sort instead"),
+        (np.ndarray.fill, "ndarray.fill", "use np.full_like(x, value) instead"),
+        (np.ndarray.put, "ndarray.put", "build the array with np.where or np.concatenate instead"),
+        (np.ndarray.resize, "ndarray.resize", "use np.resize(x, shape) or np.reshape instead"),
+        (np.put, "np.put", "build the array with np.where or np.concatenate instead"),
+        (np.put_along_axis, "np.put_along_axis", "build the array with np.where instead"),
+        (np.place, "np.place", "use np.where(mask, values, x) instead"),
+        (np.copyto, "np.copyto", "use np.where(mask, src, dst) instead"),
+        (np.fill_diagonal, "np.fill_diagonal", "add a diagonal instead: x + np.diag(v - np.diag(x))"),
+        (np.ufunc.at, "ufunc.at", "np.add.at and friends write into their first argument; build a fresh array "
+                                  "with np.bincount(idx, weights=v, minlength=n) instead")):
+    _refuse_in_place(_fn, _label, _fix)
