@@ -216,6 +216,8 @@ def call_derived(f, target, args, kwargs):
     nlead = len(lead)
 
     def pullback(dy):
+        if dy is None:  # a zero cotangent: the adjoint itself is never run with None
+            return (None,) * (1 + len(args) + len(kwnames))
         cts = d.adjoint(tape, dy)
         dfunc = None
         if closure:

@@ -1,0 +1,330 @@
+"""Derivatives written straight into the adjoint IR, for the common operations on operands whose types are known.
+
+Where the rule library's pullback is a closure made in the forward pass and called in the adjoint, an inline rule
+records only the values its derivative needs (`saves`: operand positions, or "y" for the output) and emits the
+derivative's arithmetic into the adjoint block itself, so that the generated adjoint of `a * b` is two
+multiplications, as hand-written code would be.  Broadcasting is undone only where the types say it may have
+happened, and only the cotangents of active operands are computed.
+
+An emitter is an object with `call(fn, *args)`: the adjoint pass's emitter appends IR statements; `Eager` runs
+them at once, which is how `run_inline` evaluates the same derivative where the adjoint cannot prove the incoming
+cotangent is not zero (None).  The table is consulted with each statement's operand types; a statement no entry
+fits keeps its rule.
+"""
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .ir import Const, Var
+from .tangent import unbroadcast
+from .types import Array, Scalar
+
+# ---------------------------------------------------------------------------------------------------------------
+# Categories of operands: 'f' a float scalar, 'a' a float array of known ndim, 'n' a number that takes no cotangent
+# (an int, a bool, a constant), None for anything else (no inline rule then).
+
+
+def category(x, t):
+    if isinstance(x, Const):
+        v = x.value
+        return "n" if isinstance(v, (int, float, bool)) else None
+    if isinstance(t, Scalar):
+        if t.pytype is float or (isinstance(t.pytype, type) and issubclass(t.pytype, np.floating)):
+            return "f"
+        return "n" if t.pytype in (int, bool) else None
+    if isinstance(t, Array) and t.dtype in ("float64", "float32") and t.ndim is not None:
+        return "a"
+    return None
+
+
+# Runtime helpers the emitted adjoint calls.
+
+def sum_like(d, x):
+    """The cotangent `d` summed back to the shape of array `x` (a no-op when the shapes already match)."""
+    return d if d.shape == x.shape else unbroadcast(x.shape, d)
+
+
+def sum_to_scalar(d):
+    return float(np.sum(d))
+
+
+def reduce_adjoint(dy, x, axis=None, keepdims=False, scale=1.0):
+    """Cotangent of x for y = sum(x, axis, keepdims) * scale: dy spread back over the reduced axes."""
+    if axis is not None and not keepdims:
+        dy = np.expand_dims(dy, axis)
+    out = np.broadcast_to(dy, x.shape)
+    return out * scale if scale != 1.0 else np.array(out)
+
+
+def mean_adjoint(dy, x, axis=None, keepdims=False):
+    axes = range(x.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return reduce_adjoint(dy, x, axis, keepdims, 1.0 / n)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rules
+
+
+@dataclass
+class InlineRule:
+    saves: tuple  # operand positions (ints) and/or "y", in the order the forward records them
+    emit: object  # emit(E, dy, saved) -> [cotangent or None per operand]; saved maps position/"y" -> value
+    cats: list = field(default_factory=list)
+    out_cat: str = ""
+    need: list = field(default_factory=list)
+
+
+class Eager:
+    """An emitter that computes at once."""
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def call(self, fn, *args):
+        return fn(*args)
+
+
+def run_inline(rule, stmt_args, dy, *saved_values):
+    """The inline rule's cotangents computed eagerly (for a `dy` that may be None)."""
+    if dy is None:
+        return (None,) * len(rule.cats)
+    saved = dict(zip(rule.saves, saved_values))
+    for i, a in enumerate(stmt_args):
+        saved.setdefault(i, a)
+    return tuple(rule.emit(Eager(rule), dy, saved))
+
+
+def to_operand(E, rule, stmt, d, i, saved):
+    """`d` (shaped like the output) summed back to operand i where broadcasting may have made them differ."""
+    ci, co = rule.cats[i], rule.out_cat
+    if ci == "f" and co == "a":
+        return E.call(sum_to_scalar, d)
+    if ci == "a" and co == "a":
+        others = [c for j, c in enumerate(rule.cats) if j != i]
+        if all(c in ("f", "n") for c in others):
+            return d  # every other operand is a scalar: this one was not broadcast
+        if all(isinstance(o, Var) and o is stmt.args[i] for o in stmt.args):
+            return d  # x op x
+        return E.call(sum_like, d, saved[i])
+    return d
+
+
+def _ub_saves(cats, need):
+    """Needed array operands next to another array: saved, so their cotangent can be summed to their shape."""
+    return {i for i, c in enumerate(cats) if need[i] and c == "a" and cats.count("a") > 1}
+
+
+def _ok_arith(cats, s):
+    return all(c in ("f", "a", "n") for c in cats) and any(c in ("f", "a") for c in cats)
+
+
+def _add_make(sign):
+    def make(cats, s, need):
+        def emit(E, dy, saved):
+            r = emit.rule
+            da = to_operand(E, r, s, dy, 0, saved) if need[0] else None
+            db = to_operand(E, r, s, dy if sign > 0 else E.call(operator.neg, dy), 1, saved) if need[1] else None
+            return [da, db]
+        return _rule(_ub_saves(cats, need), emit)
+    return make
+
+
+def _mul_make(cats, s, need):
+    def emit(E, dy, saved):
+        r = emit.rule
+        return [to_operand(E, r, s, E.call(operator.mul, dy, saved[1]), 0, saved) if need[0] else None,
+                to_operand(E, r, s, E.call(operator.mul, dy, saved[0]), 1, saved) if need[1] else None]
+    return _rule(_ub_saves(cats, need) | ({1} if need[0] else set()) | ({0} if need[1] else set()), emit)
+
+
+def _div_make(cats, s, need):
+    def emit(E, dy, saved):
+        r = emit.rule
+        da = E.call(operator.truediv, dy, saved[1])
+        out = [to_operand(E, r, s, da, 0, saved) if need[0] else None, None]
+        if need[1]:
+            db = E.call(operator.neg, E.call(operator.truediv, E.call(operator.mul, da, saved[0]), saved[1]))
+            out[1] = to_operand(E, r, s, db, 1, saved)
+        return out
+    return _rule(_ub_saves(cats, need) | {1} | ({0} if need[1] else set()), emit)
+
+
+def _neg_make(cats, s, need):
+    return _rule((), lambda E, dy, saved: [E.call(operator.neg, dy)])
+
+
+def _pow_ok(cats, s):
+    c = s.args[1]
+    return cats[0] in ("f", "a") and isinstance(c, Const) and isinstance(c.value, (int, float)) \
+        and not isinstance(c.value, bool)
+
+
+def _pow_make(cats, s, need):
+    c = s.args[1].value
+
+    def emit(E, dy, saved):
+        x = saved[0]
+        if c == 2:
+            return [E.call(operator.mul, dy, E.call(operator.mul, x, 2.0)), None]
+        return [E.call(operator.mul, dy, E.call(operator.mul, E.call(operator.pow, x, c - 1), float(c))), None]
+    return _rule({0}, emit)
+
+
+def _matmul_ok(cats, s):
+    return cats == ["a", "a"]
+
+
+def _matmul_make(cats, s, need):
+    # Only for 2-d @ 2-d (checked through the types in `find`).
+    def emit(E, dy, saved):
+        return [E.call(np.matmul, dy, E.call(np.transpose, saved[1])) if need[0] else None,
+                E.call(np.matmul, E.call(np.transpose, saved[0]), dy) if need[1] else None]
+    return _rule(({1} if need[0] else set()) | ({0} if need[1] else set()), emit)
+
+
+def _of_y(deriv):
+    """f(x) whose derivative is a function of the output y: deriv(E, dy, y)."""
+    def make(cats, s, need):
+        return _rule({"y"}, lambda E, dy, saved: [deriv(E, dy, saved["y"])])
+    return make
+
+
+def _of_x(deriv):
+    def make(cats, s, need):
+        return _rule({0}, lambda E, dy, saved: [deriv(E, dy, saved[0])])
+    return make
+
+
+def _one_float(cats, s):
+    return len(cats) == 1 and cats[0] in ("f", "a") and not s.kwargs
+
+
+def _relu_ok(cats, s):
+    # np.maximum(x, c) or np.maximum(c, x) with a constant c: relu and friends.  The derivative at a tie is 0.
+    return len(cats) == 2 and not s.kwargs and sorted(cats) == ["a", "n"] and \
+        any(isinstance(a, Const) for a in s.args)
+
+
+def _relu_make(cats, s, need):
+    i = 0 if cats[0] == "a" else 1
+    c = s.args[1 - i].value
+
+    def emit(E, dy, saved):
+        d = E.call(operator.mul, dy, E.call(operator.gt, saved[i], c))
+        return [d, None] if i == 0 else [None, d]
+    return _rule({i}, emit)
+
+
+def _reduce_ok(cats, s):
+    if cats != ["a"]:
+        return False
+    kw = dict(s.kwargs)
+    return set(kw) <= {"axis", "keepdims"} and all(isinstance(v, Const) for v in kw.values())
+
+
+def _reduce_make(adjoint_fn):
+    def make(cats, s, need):
+        kw = {k: v.value for k, v in s.kwargs}
+        axis, keepdims = kw.get("axis"), bool(kw.get("keepdims", False))
+        return _rule({0}, lambda E, dy, saved: [E.call(adjoint_fn, dy, saved[0], axis, keepdims)])
+    return make
+
+
+def _rule(saves, emit):
+    r = InlineRule(tuple(sorted(saves, key=str)), emit)
+    emit.rule = r
+    return r
+
+
+def _mul(E, a, b):
+    return E.call(operator.mul, a, b)
+
+
+def _tanh_deriv(E, dy, y):
+    return _mul(E, dy, E.call(operator.sub, 1.0, _mul(E, y, y)))
+
+
+def _sqrt_deriv(E, dy, y):
+    return E.call(operator.truediv, _mul(E, dy, 0.5), y)
+
+
+def _exp_deriv(E, dy, y):
+    return _mul(E, dy, y)
+
+
+def _log_deriv(E, dy, x):
+    return E.call(operator.truediv, dy, x)
+
+
+def _sin_deriv(cos):
+    return lambda E, dy, x: _mul(E, dy, E.call(cos, x))
+
+
+def _cos_deriv(sin):
+    return lambda E, dy, x: E.call(operator.neg, _mul(E, dy, E.call(sin, x)))
+
+
+RULES = {
+    operator.add: (_ok_arith, _add_make(+1)),
+    operator.sub: (_ok_arith, _add_make(-1)),
+    operator.mul: (_ok_arith, _mul_make),
+    operator.truediv: (_ok_arith, _div_make),
+    operator.neg: (lambda cats, s: cats[0] in ("f", "a"), _neg_make),
+    operator.pow: (_pow_ok, _pow_make),
+    operator.matmul: (_matmul_ok, _matmul_make),
+    np.matmul: (_matmul_ok, _matmul_make),
+    np.exp: (_one_float, _of_y(_exp_deriv)),
+    np.log: (_one_float, _of_x(_log_deriv)),
+    np.tanh: (_one_float, _of_y(_tanh_deriv)),
+    np.sqrt: (_one_float, _of_y(_sqrt_deriv)),
+    np.sin: (_one_float, _of_x(_sin_deriv(np.cos))),
+    np.cos: (_one_float, _of_x(_cos_deriv(np.sin))),
+    math.exp: (_one_float, _of_y(_exp_deriv)),
+    math.log: (_one_float, _of_x(_log_deriv)),
+    math.tanh: (_one_float, _of_y(_tanh_deriv)),
+    math.sqrt: (_one_float, _of_y(_sqrt_deriv)),
+    math.sin: (_one_float, _of_x(_sin_deriv(math.cos))),
+    math.cos: (_one_float, _of_x(_cos_deriv(math.sin))),
+    np.maximum: (_relu_ok, _relu_make),
+    np.sum: (_reduce_ok, _reduce_make(reduce_adjoint)),
+    np.mean: (_reduce_ok, _reduce_make(mean_adjoint)),
+}
+# In-place operators equal the plain ones on floats (on arrays they mutate, and keep their refusing rule).
+for _ip, _plain in ((operator.iadd, operator.add), (operator.isub, operator.sub), (operator.imul, operator.mul),
+                    (operator.itruediv, operator.truediv)):
+    RULES[_ip] = (lambda cats, s, _ok=RULES[_plain][0]: cats[0] != "a" and _ok(cats, s), RULES[_plain][1])
+
+
+def find(stmt, typemap, active):
+    """The inline rule for a statement (whose operands in `active` want cotangents), or None."""
+    if not isinstance(stmt.fn, Const):
+        return None
+    try:
+        entry = RULES.get(stmt.fn.value)
+    except TypeError:
+        return None
+    if entry is None or (stmt.kwargs and stmt.fn.value not in (np.sum, np.mean)):
+        return None
+    cats = [category(a, typemap.get(a) if isinstance(a, Var) else None) for a in stmt.args]
+    if not cats or any(c is None for c in cats):
+        return None
+    out = category(stmt.var, stmt.type)
+    if out not in ("f", "a"):
+        return None
+    if stmt.fn.value in (operator.matmul, np.matmul) and not all(
+            getattr(typemap.get(a), "ndim", None) == 2 for a in stmt.args):
+        return None
+    applies, make = entry
+    if not applies(cats, stmt):
+        return None
+    need = [isinstance(a, Var) and a in active for a in stmt.args]
+    rule = make(cats, stmt, need)
+    rule.cats, rule.out_cat, rule.need = cats, out, need
+    return rule

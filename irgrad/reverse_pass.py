@@ -1,0 +1,302 @@
+"""The adjoint IR: `adjoint(tape, dy)` -> one cotangent per entry-block argument of the primal.
+
+One adjoint block per primal block, in reverse: pop the block's record, pull each differentiated statement back in
+reverse order, accumulating cotangents, then branch (through a small edge block that hands the block arguments'
+cotangents to the values the predecessor passed) to the adjoint of the predecessor the block was entered from.
+
+Cotangents of variables that cross block boundaries live in accumulator slots, passed as block arguments between
+adjoint blocks; a slot is reset to zero once the adjoint has passed the variable's definition, so that each loop
+iteration's value gets its own cotangent.  Within a block, `CotangentEnv` tracks each variable's cotangent as an
+adjoint operand, knows which are certainly not None (so inline rules can emit plain arithmetic), and keeps the
+cotangent of a tuple as a `SymTuple` of per-element operands until something needs it whole.
+"""
+from __future__ import annotations
+
+import operator
+
+from . import inline_rules, ops
+from .ir import IR, Block, Br, CondBr, Const, Return, Var
+from .tangent import accum
+from .types import ANY
+
+NONE = Const(None)
+
+
+class SymTuple:
+    """The cotangent of a tuple, element by element, while it is built up (not materialised)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = list(items)
+
+
+class CotangentEnv:
+    """The cotangents of primal variables while one adjoint block is emitted."""
+
+    def __init__(self, block: Block, active: set, definite: set, initial: dict):
+        self.block = block
+        self.active = active
+        self.definite = definite  # adjoint Vars certainly not None
+        self.env = dict(initial)
+
+    def push(self, fn, *args, hint=None):
+        return self.block.push(fn, *args, hint=hint)
+
+    def push_definite(self, fn, *args):
+        v = self.block.push(fn, *args)
+        self.definite.add(v)
+        return v
+
+    def get(self, v):
+        return self.env.get(v, NONE)
+
+    def real(self, d):
+        """An adjoint operand for a cotangent (a SymTuple is built into a tuple here)."""
+        if isinstance(d, SymTuple):
+            if all(x is NONE for x in d.items):
+                return NONE
+            return self.push_definite(ops.build_tuple, *[self.real(x) for x in d.items])
+        return d
+
+    def take(self, v):
+        """The cotangent of v, leaving zero in its place (the adjoint has reached v's definition)."""
+        d = self.env.get(v, NONE)
+        if v in self.env:
+            self.env[v] = NONE
+        return d
+
+    def set(self, v, d):
+        self.env[v] = d
+
+    def _sum(self, a, b):
+        if a is NONE:
+            return b
+        if b is NONE:
+            return a
+        if isinstance(a, SymTuple) and isinstance(b, SymTuple) and len(a.items) == len(b.items):
+            return SymTuple(self._sum(x, y) for x, y in zip(a.items, b.items))
+        a, b = self.real(a), self.real(b)
+        if a in self.definite and b in self.definite:
+            return self.push_definite(operator.add, a, b)
+        v = self.push(accum, a, b)
+        if a in self.definite or b in self.definite:
+            self.definite.add(v)
+        return v
+
+    def add(self, v, d):
+        """Accumulate cotangent d into primal variable v (if v is active)."""
+        if d is NONE or d is None or not (isinstance(v, Var) and v in self.active):
+            return
+        self.env[v] = self._sum(self.get(v), d)
+
+
+class _Emitter:
+    """How inline rules emit into an adjoint block: every value they make is certainly not None."""
+
+    def __init__(self, env: CotangentEnv):
+        self.call = env.push_definite
+
+
+def _uses(ir: IR) -> dict:
+    """Var -> where it is used: id(block), -1 for an edge argument, 0 for a returned value (so both of those always
+    get an accumulator slot)."""
+    uses: dict = {}
+    for b in ir.blocks:
+        for s in b.stmts:
+            for o in s.operands():
+                if isinstance(o, Var):
+                    uses.setdefault(o, set()).add(id(b))
+        t = b.term
+        if isinstance(t, (Br, CondBr)):
+            if isinstance(t, CondBr) and isinstance(t.cond, Var):
+                uses.setdefault(t.cond, set()).add(id(b))
+            for _, args in t.edges():
+                for a in args:
+                    if isinstance(a, Var):
+                        uses.setdefault(a, set()).add(-1)
+        elif isinstance(t, Return) and isinstance(t.value, Var):
+            uses.setdefault(t.value, set()).add(0)
+    return uses
+
+
+def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
+    from .adjoint import predecessors
+    adj = IR(meta=meta)
+    defined_in = {}
+    for b in ir.blocks:
+        for v in b.args:
+            defined_in[v] = id(b)
+        for s in b.stmts:
+            defined_in[s.var] = id(b)
+    uses = _uses(ir)
+    slots = [v for v in defined_in if v in active and any(u != defined_in[v] for u in uses.get(v, ()))]
+    slot_index = {v: i for i, v in enumerate(slots)}
+    preds = predecessors(ir)
+    index = {id(b): i for i, b in enumerate(ir.blocks)}
+    recording = sorted(p.index for p in plans if p.stack)
+
+    entry = adj.new_block()
+    tape = entry.add_arg(ANY, "tape")
+    dy = entry.add_arg(ANY, "dy")
+    # The adjoint pops copies of the stacks, so a pullback can be called more than once (jacobian rows).
+    stackvars = {bi: entry.push(list, entry.push(operator.getitem, tape, 1 + k), hint=f"stack{bi + 1}")
+                 for k, bi in enumerate(recording)}
+    bars = [Block() for _ in ir.blocks]  # the adjoint block of each primal block
+    for nb in bars:
+        for v in slots:
+            nb.add_arg(ANY, f"d{v.hint}" if v.hint else None)
+    _dispatch_returns(ir, adj, entry, tape, bars, index, len(slots))
+
+    edge_blocks = []
+    definite = {dy}  # the adjoint is never called with dy=None (see derive.call_derived)
+    for b, nb, plan in zip(ir.blocks, bars, plans):
+        if isinstance(b.term, Return):
+            # Only the adjoint's entry jumps here: start from dy in the returned value's slot.
+            initial = {v: NONE for v in slots}
+            if isinstance(b.term.value, Var) and b.term.value in active:
+                initial[b.term.value] = dy
+        else:
+            initial = dict(zip(slots, nb.args))
+        env = CotangentEnv(nb, active, definite, initial)
+        rec = env.push(list.pop, stackvars[plan.index], hint="rec") if plan.stack else None
+        _pull_back_block(b, plan, env, rec, slot_index)
+        dargs = [env.real(env.take(v) if v in slot_index else env.get(v)) for v in b.args]
+        out_slots = tuple(env.real(env.get(v)) for v in slots)
+        ps = preds[id(b)]
+        if not ps:  # the entry (or an unreachable block): return the arguments' cotangents
+            if b is not ir.entry:
+                dargs = [NONE] * len(ir.entry.args)
+            nb.term = Return(nb.push(ops.build_tuple, *dargs))
+            continue
+        targets = []
+        for (p, _, args) in ps:
+            eb = Block()
+            e_slots = [eb.add_arg(ANY) for _ in slots]
+            e_dargs = [eb.add_arg(ANY) for _ in dargs]
+            eenv = CotangentEnv(eb, active, set(), dict(zip(slots, e_slots)))
+            for a, da in zip(args, e_dargs):
+                eenv.add(a, da)
+            eb.term = Br(bars[index[id(p)]], tuple(eenv.get(v) for v in slots))
+            edge_blocks.append(eb)
+            targets.append(eb)
+        _branch_to_predecessor(nb, rec, targets, out_slots + tuple(dargs), edge_blocks)
+    adj.blocks.extend(reversed(bars))
+    adj.blocks.extend(edge_blocks)
+    return adj
+
+
+def _dispatch_returns(ir, adj, entry, tape, bars, index, nslots):
+    """The adjoint's entry jumps to the adjoint of the block that returned (tape[0] says which)."""
+    returns = [b for b in ir.blocks if isinstance(b.term, Return)]
+    if not returns:  # the function always raises: nothing to differentiate
+        entry.term = Return(entry.push(ops.build_tuple, *([NONE] * len(ir.entry.args))))
+        return
+    ret_id = entry.push(operator.getitem, tape, 0, hint="ret") if len(returns) > 1 else None
+    cur = entry
+    for k, rb in enumerate(returns):
+        target = bars[index[id(rb)]]
+        if k == len(returns) - 1:
+            cur.term = Br(target, (NONE,) * nslots)
+            break
+        nxt = Block()
+        cur.term = CondBr(cur.push(operator.eq, ret_id, index[id(rb)]), target, (NONE,) * nslots, nxt, ())
+        adj.blocks.append(nxt)
+        cur = nxt
+
+
+def _branch_to_predecessor(nb, rec, targets, args_out, edge_blocks):
+    if len(targets) == 1:
+        nb.term = Br(targets[0], args_out)
+        return
+    came_from = nb.push(operator.getitem, rec, 0, hint="from")
+    cur = nb
+    for n, eb in enumerate(targets):
+        if n == len(targets) - 1:
+            cur.term = Br(eb, args_out)
+            return
+        nxt = Block()
+        for _ in args_out:
+            nxt.add_arg(ANY)
+        cur.term = CondBr(cur.push(operator.eq, came_from, n), eb, args_out, nxt, args_out)
+        edge_blocks.append(nxt)
+        args_out = tuple(nxt.args)
+        cur = nxt
+
+
+def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
+    from .adjoint import inline_saved
+    recorded = {id(s): k for k, s in enumerate(plan.stmts)}
+    for s in reversed(b.stmts):
+        k = recorded.get(id(s))
+        if k is None:
+            continue
+        kind = plan.kinds[k]
+        dv = env.take(s.var) if s.var in slot_index else env.env.pop(s.var, NONE)
+        start = plan.slots[k][0]
+        if kind == "store":
+            _pull_back_store(s, env, rec, start, dv)
+            continue
+        if dv is NONE:
+            continue
+        if kind == "tuple":
+            _pull_back_tuple(s, plan.info[k], env, dv)
+        elif kind == "inline":
+            rule = plan.info[k]
+            recorded_saves = inline_saved(s, rule)
+            saved = {p: (env.push(operator.getitem, rec, start + recorded_saves.index(p), hint="saved")
+                         if p in recorded_saves else s.args[p]) for p in rule.saves}
+            if dv in env.definite:
+                cts = rule.emit(_Emitter(env), dv, saved)
+            else:  # the cotangent may be None at run time: the same derivative, computed by a helper
+                consts = Const(tuple(a.value if isinstance(a, Const) else None for a in s.args))
+                res = env.push(inline_rules.run_inline, Const(rule), consts, dv, *[saved[p] for p in rule.saves])
+                cts = [env.push(operator.getitem, res, j) if need else None for j, need in enumerate(rule.need)]
+            for o, d in zip(s.args, cts):
+                if d is not None:
+                    env.add(o, d)
+        else:
+            d = env.push(env.push(operator.getitem, rec, start, hint="pb"), env.real(dv))
+            operands = list(s.args) + [v for _, v in s.kwargs]
+            if kind == "dyn":
+                operands = [s.fn] + operands
+            for j, o in enumerate(operands):
+                if isinstance(o, Var) and o in env.active:
+                    env.add(o, env.push(operator.getitem, d, j))
+
+
+def _pull_back_store(s, env, rec, start, dv):
+    """A store replaces what its target held: the target's cotangent so far is rewritten."""
+    target = s.args[0]
+    tct = env.real(env.get(target))
+    if tct is NONE and dv is NONE and s.fn.value is not ops.cell_set:  # cells: see the cell store
+        return
+    res = env.push(env.push(operator.getitem, rec, start, hint="back"), tct, env.real(dv))
+    if isinstance(target, Var) and target in env.active:
+        env.set(target, env.push(operator.getitem, res, 0))
+    for j, o in enumerate(s.args[1:]):
+        if isinstance(o, Var) and o in env.active:
+            env.add(o, env.push(operator.getitem, res, 1 + j))
+
+
+def _pull_back_tuple(s, info, env, dv):
+    """Tuples, element by element: getitem with a constant index, unpacking, building."""
+    what = info[0]
+    if what == "getitem":
+        n, i = info[1], info[2]
+        items = [NONE] * n
+        items[i] = dv
+        env.add(s.args[0], SymTuple(items))
+    elif what == "unpack":
+        env.add(s.args[0], dv)  # a tuple unpacked into a tuple: the cotangent is the same
+    elif what == "build":
+        for i, o in enumerate(s.args):
+            if isinstance(dv, SymTuple):
+                env.add(o, dv.items[i])
+            elif isinstance(o, Var) and o in env.active:
+                env.add(o, env.push(item_or_none, dv, i))
+
+
+def item_or_none(t, i):
+    """Element i of a tuple's cotangent (None is zero)."""
+    return None if t is None else t[i]
