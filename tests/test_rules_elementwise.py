@@ -1,7 +1,7 @@
 """Elementwise rules beyond the spec table: complex inputs, refusals, cotangent kinds, random broadcast shapes."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -141,6 +141,7 @@ def test_item_astype_tolist():
 _shapes = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
 
 
+@settings(max_examples=30)   # per parametrized rule: enough shapes, seconds in all
 @given(shapes=_shapes, seed=st.integers(0, 2**16))
 @pytest.mark.parametrize("fn, lo", [(np.add, -2), (np.multiply, -2), (np.true_divide, 0.5), (np.arctan2, 0.5),
                                     (np.logaddexp, -2), (np.hypot, 0.5), (np.power, 0.5)])
@@ -150,6 +151,7 @@ def test_binary_rules_on_random_broadcast_shapes(fn, lo, shapes, seed):
     check_rrule(fn, a, b)
 
 
+@settings(max_examples=30)   # per parametrized rule: enough shapes, seconds in all
 @given(shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=3), seed=st.integers(0, 2**16))
 @pytest.mark.parametrize("fn", [np.sin, np.tanh, np.exp, np.sqrt, np.log1p])
 def test_unary_rules_on_random_shapes(fn, shape, seed):

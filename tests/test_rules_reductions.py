@@ -2,7 +2,7 @@
 methods, refusals."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -25,6 +25,7 @@ def array_and_axis(draw):
     return x, axis, draw(st.booleans())
 
 
+@settings(max_examples=30)   # per parametrized rule: enough shapes, seconds in all
 @given(case=array_and_axis())
 @pytest.mark.parametrize("fn", [np.sum, np.mean, np.prod, np.max, np.min, np.var, np.std,
                                 np.ndarray.sum, np.ndarray.max])
@@ -35,6 +36,7 @@ def test_reductions_on_random_shapes_and_axes(fn, case):
     check_rrule(fn, x, axis=axis, keepdims=keepdims)
 
 
+@settings(max_examples=30)   # per parametrized rule: enough shapes, seconds in all
 @given(case=array_and_axis())
 def test_vector_norms_on_random_axes(case):
     x, axis, keepdims = case
