@@ -142,6 +142,21 @@ def document(command: str, facts: dict, settings: str, loads: tuple, workloads_r
         "faults them in again, which on this VM costs about 2 µs a page and made the spiral loss three times "
         "slower than its arithmetic.",
         "",
+        "## The workloads",
+        "",
+        "The losses are in `tools/bench/workloads.py`, written as a user writes them; the hand-written gradients "
+        "in `tools/bench/handwritten.py`.",
+        "",
+        "- moons: three `Dense` layers, each `relu(W @ x + b)` as in seed 001 (the output layer too), then "
+        "`mean(-sum(Y * logsoftmax(out), axis=0))`; 200 noisy moons, columns are samples.",
+        "- spiral: CS231n's `np.maximum(0, X @ W1 + b1) @ W2 + b2`, softmax probabilities picked with "
+        "`probs[np.arange(n), y]`, plus `0.5 * REG * np.sum(W * W)` for both weights.",
+        "- autoencoder: `sigmoid(z) = 1 / (1 + np.exp(-z))`, `np.sum((X - reconstructed) ** 2)`; X is 784 x 64 "
+        "uniform random numbers (MNIST's shape), weights drawn from N(0, 0.1²).",
+        "- scalar-poly: `horner(coeffs, x)` loops over the five coefficients, `poly_loss` over 100 Python floats "
+        "summing `(horner(coeffs, x) - y) ** 2`.  The hand-written row is vectorised NumPy (the 100 floats "
+        "become one array); the plain-loop row shows the same gradient as one fused Python loop.",
+        "",
         "## Results",
         "",
     ]
