@@ -29,7 +29,7 @@ from . import ops
 from .errors import IRVerifyError
 from .ir import IR, Br, CondBr, Const, Raise, Return, Var
 from .printer import Namer
-from .structure import If, Line, Unstructured, While, negate, structure
+from .structure import If, Line, Unstructured, While, render, structure
 
 __all__ = ["compile_ir", "source"]
 
@@ -50,7 +50,7 @@ def compile_ir(ir: IR, name: str | None = None):
     text = gen.source
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace: dict = {"__builtins__": builtins}
-    exec(compile(text, filename, "exec"), namespace)
+    exec(compile(text, filename, "exec", dont_inherit=True), namespace)
     fn = namespace[_FACTORY](*gen.const_values)
     fn.__irgrad_source__ = text
     fn.__qualname__ = gen.fname
@@ -242,7 +242,7 @@ class _Generator:
                   f"def {_FACTORY}({', '.join(n for n, _ in self.consts.values())}):",
                   f"    def {self.fname}({params}):"]
         body: list = []
-        _render(tree, "        ", body, self._comment)
+        render(tree, "        ", body, self._comment)
         self.source = "\n".join(header + body + [f"    return {self.fname}", ""])
 
     def _comment(self, line) -> str:
@@ -415,6 +415,24 @@ class _Generator:
     def cond(self, operand) -> str:
         return self.folded[operand][0] if operand in self.folded else self.atom(operand)
 
+    def for_header(self, block, loop_blocks):
+        stmts, t = block.stmts, block.term
+        if len(stmts) != 2 or not isinstance(t, CondBr) or t.cond is not stmts[1].var:
+            return None
+        get, test = stmts
+        fn, test_fn = (x.fn.value if isinstance(x.fn, Const) else None for x in (get, test))
+        if (fn is not ops.next_or_stop or len(get.args) != 1 or get.kwargs or test.kwargs
+                or test_fn not in (operator.is_, operator.is_not) or len(test.args) != 2
+                or test.args[0] is not get.var or not (isinstance(test.args[1], Const) and test.args[1].value is ops.STOP)
+                or self.uses.get(test.var) != 1):
+            return None
+        # The `for` leaves its target at the last item, not STOP: it must not be read once the loop is done.
+        inside = {id(b) for b in loop_blocks}
+        reads = [b for b in self.ir.blocks for x in _block_operands(b) if x is get.var]
+        if any(id(b) not in inside for b in reads) or any(x is get.var for x in t.operands() if x is not t.cond):
+            return None
+        return self.local[get.var], self.atom(get.args[0]), 0 if test_fn is operator.is_ else 1
+
     # ── the fallback for graphs the structurer cannot handle ──
 
     def dispatch(self) -> list:
@@ -459,6 +477,9 @@ class _Hooks:
     def fresh(self, base):
         return self.gen.names.take(base)
 
+    def for_header(self, block, loop_blocks):
+        return self.gen.for_header(block, loop_blocks)
+
 
 _SINGLETONS = (None, True, False, Ellipsis)
 
@@ -486,46 +507,13 @@ def _call_args(args: list, kwargs: list) -> str:
     return ", ".join(parts)
 
 
-# ── Printing the statement tree ──────────────────────────────────────────────────────────────────────────────────
-
-def _render(seq: list, indent: str, out: list, comment) -> None:
-    for node in seq:
-        if isinstance(node, Line):
-            out.append(f"{indent}{node.text}{comment(node.line)}")
-        elif isinstance(node, If):
-            _render_if(node, indent, out, comment, "if")
-        else:
-            out.append(f"{indent}while True:")
-            body = _strip_continue(node.body)
-            _render(body or [Line("pass")], indent + "    ", out, comment)
-
-
-def _render_if(node: If, indent: str, out: list, comment, word: str) -> None:
-    out.append(f"{indent}{word} {node.cond}:{comment(node.line)}")
-    _render(node.then or [Line("pass")], indent + "    ", out, comment)
-    if len(node.orelse) == 1 and isinstance(node.orelse[0], If):
-        _render_if(node.orelse[0], indent, out, comment, "elif")
-    elif node.orelse:
-        out.append(f"{indent}else:")
-        _render(node.orelse, indent + "    ", out, comment)
-
-
-def _strip_continue(seq: list) -> list:
-    """A `continue` at the very end of a loop body is implicit: drop it (also at the ends of a final `if`)."""
-    if not seq:
-        return seq
-    last = seq[-1]
-    if isinstance(last, Line) and last.jump == "continue":
-        return seq[:-1]
-    if isinstance(last, If):
-        then, orelse = _strip_continue(last.then), _strip_continue(last.orelse)
-        if not then and orelse:
-            return seq[:-1] + [If(negate(last.cond), orelse, [], last.line)]
-        return seq[:-1] + [If(last.cond, then, orelse, last.line)]
-    return seq
-
-
 # ── Checks and counts ────────────────────────────────────────────────────────────────────────────────────────────
+
+def _block_operands(b):
+    for s in b.stmts:
+        yield from s.operands()
+    yield from b.term.operands()
+
 
 def _single_users(ir: IR) -> dict:
     """Var -> (block, line) of a read that could take its expression: a statement or the value of a return,

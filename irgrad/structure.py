@@ -58,6 +58,17 @@ class While:
     body: list = field(default_factory=list)
 
 
+@dataclass(eq=False)
+class For:
+    """`for target in iterable: body else: orelse` (the exhausted iterator runs `orelse`, then what follows)."""
+
+    target: str
+    iterable: str
+    body: list = field(default_factory=list)
+    orelse: list = field(default_factory=list)
+    line: int | None = None
+
+
 def falls_through(seq: list) -> bool:
     """Can control run off the end of this statement list?"""
     if not seq:
@@ -67,6 +78,8 @@ def falls_through(seq: list) -> bool:
         return last.jump is None
     if isinstance(last, If):
         return falls_through(last.then) or falls_through(last.orelse)
+    if isinstance(last, For):
+        return falls_through(last.orelse) or _breaks(last.body)
     return _breaks(last.body)
 
 
@@ -98,6 +111,51 @@ def negate(cond: str) -> str:
     if cond.startswith("not ") and cond[4:].isidentifier():
         return cond[4:]
     return f"not {cond}" if cond.isidentifier() else f"not ({cond})"
+
+
+# ── Printing the statement tree ──────────────────────────────────────────────────────────────────────────────────
+
+def render(seq: list, indent: str, out: list, comment) -> None:
+    """Append the lines of a statement tree to `out`; `comment(line)` gives the trailing comment of a line."""
+    for node in seq:
+        if isinstance(node, Line):
+            out.append(f"{indent}{node.text}{comment(node.line)}")
+        elif isinstance(node, If):
+            _render_if(node, indent, out, comment, "if")
+        elif isinstance(node, For):
+            out.append(f"{indent}for {node.target} in {node.iterable}:{comment(node.line)}")
+            render(_strip_continue(node.body) or [Line("pass")], indent + "    ", out, comment)
+            if node.orelse:
+                out.append(f"{indent}else:")
+                render(node.orelse, indent + "    ", out, comment)
+        else:
+            out.append(f"{indent}while True:")
+            render(_strip_continue(node.body) or [Line("pass")], indent + "    ", out, comment)
+
+
+def _render_if(node: If, indent: str, out: list, comment, word: str) -> None:
+    out.append(f"{indent}{word} {node.cond}:{comment(node.line)}")
+    render(node.then or [Line("pass")], indent + "    ", out, comment)
+    if len(node.orelse) == 1 and isinstance(node.orelse[0], If):
+        _render_if(node.orelse[0], indent, out, comment, "elif")
+    elif node.orelse:
+        out.append(f"{indent}else:")
+        render(node.orelse, indent + "    ", out, comment)
+
+
+def _strip_continue(seq: list) -> list:
+    """A `continue` at the very end of a loop body is implicit: drop it (also at the ends of a final `if`)."""
+    if not seq:
+        return seq
+    last = seq[-1]
+    if isinstance(last, Line) and last.jump == "continue":
+        return seq[:-1]
+    if isinstance(last, If):
+        then, orelse = _strip_continue(last.then), _strip_continue(last.orelse)
+        if not then and orelse:
+            return seq[:-1] + [If(negate(last.cond), orelse, [], last.line)]
+        return seq[:-1] + [If(last.cond, then, orelse, last.line)]
+    return seq
 
 
 # ── The structurer ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -132,6 +190,11 @@ class Hooks:
 
     def fresh(self, base: str) -> str:  # a new local name
         raise NotImplementedError
+
+    def for_header(self, block, loop_blocks) -> tuple | None:
+        """(target, iterable, index of the exit edge) when `block` is exactly `v = next_or_stop(it)` and a branch
+        on `v is STOP`, with `v` read only inside `loop_blocks`; None otherwise."""
+        return None
 
 
 def structure(blocks: list, hooks: Hooks, budget: int | None = None) -> list:
@@ -198,6 +261,26 @@ class _Structurer:
                 out.append(Line("break", jump="break"))
                 return None
         return t
+
+    def for_loop(self, h: int, body_nodes: set, fr: _Frame, frames: tuple):
+        """The loop as a Python `for` when its header is an iterator's `next` and exhaustion leaves to the
+        loop's follow: `for v in it:` then the body (faster than `while True:` with `next(it, STOP)`)."""
+        block = self.blocks[h]
+        form = self.hooks.for_header(block, [self.blocks[n] for n in body_nodes])
+        if form is None:
+            return None
+        target, iterable, k = form
+        exit_node, body_node = self.succ[h][k], self.succ[h][1 - k]
+        if exit_node != fr.follow or body_node not in body_nodes:
+            return None
+        self.budget -= len(block.stmts) + 1
+        (exit_block, exit_args), (body_block, body_args) = block.term.edges()[k], block.term.edges()[1 - k]
+        loop = For(target, iterable, list(self.hooks.edge_code(body_block, body_args, block.term.line)),
+                   list(self.hooks.edge_code(exit_block, exit_args, block.term.line)), block.term.line)
+        t = self.goto(body_node, None, frames + (fr,), loop.body)
+        if t is not None:
+            self.emit_from(t, None, frames + (fr,), loop.body)
+        return loop
 
     def common_postdominator(self, nodes):
         """The nearest block every path from each of `nodes` reaches (None when only the exit is common)."""
@@ -277,8 +360,10 @@ class _Structurer:
                 chosen = meet
         fr = _Frame(h, chosen)
         fr.flag = self.hooks.fresh("_exit")
-        loop = While()
-        self.emit_from(h, None, frames + (fr,), loop.body, entered=h)
+        loop = self.for_loop(h, body_nodes, fr, frames)
+        if loop is None:
+            loop = While()
+            self.emit_from(h, None, frames + (fr,), loop.body, entered=h)
         if not fr.pending:
             out.append(loop)
             return self.goto(fr.follow, follow, frames, out) if fr.follow is not None else None
