@@ -123,7 +123,6 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     machine.prepare_process(malloc_tuning=not args.no_malloc_tuning)
     sys.path.append(str(REPO))  # irgrad from this checkout when it is not installed (an installed one wins)
-    import numpy  # noqa: F401  (loaded now, under the settings above)
 
     import report
     from workloads import WORKLOADS
@@ -140,10 +139,9 @@ def main(argv=None) -> None:
         results.append((w, result))
     load_end = machine.load_average()
     pools = machine.limit_library_threads() or pools
-    command = shlex.join(["python", os.path.relpath(__file__, REPO)] + sys.argv[1:])
-    interpreter = f"(interpreter: {sys.executable})"
+    command = shlex.join([sys.executable, os.path.relpath(__file__, REPO)] + sys.argv[1:])
     errors_seen = any(r.error for _, res in results for r in res.rows)
-    text = report.document(f"{command}  # {interpreter}", machine.facts(pools),
+    text = report.document(command, machine.facts(pools),
                            ("quick mode: " if args.quick else "") + settings.describe(),
                            (load_start, load_end), results, errors_seen)
     args.output.parent.mkdir(parents=True, exist_ok=True)
