@@ -56,12 +56,42 @@ def workload_table(workload, result) -> list[str]:
     return lines
 
 
-def irgrad_verdict(workload, result) -> list[str]:
-    """The issue's targets for irgrad, checked against this run."""
-    by_kind = {}
+def _medians_by_kind(result) -> dict[str, float]:
+    out = {}
     for row in result.rows:
         if not row.error and row.name in result.timings:
-            by_kind.setdefault(row.kind, result.timings[row.name].median_s)
+            out.setdefault(row.kind, result.timings[row.name].median_s)
+    return out
+
+
+def summary_table(workloads_results) -> list[str]:
+    """One line per workload: hand-written time, then each implementation as a ratio to it."""
+    columns = [("irgrad", "irgrad"), ("autograd", "autograd"), ("torch", "PyTorch eager"),
+               ("jax-jit", "JAX jit"), ("irgrad-first", "irgrad first call"), ("jax-first", "JAX jit first call")]
+    lines = ["| workload | hand-written | " + " | ".join(label for _, label in columns) + " |",
+             "|---|--:|" + "--:|" * len(columns)]
+    for workload, result in workloads_results:
+        by_kind = _medians_by_kind(result)
+        base = by_kind.get("handwritten")
+        if base is None:
+            continue
+        cells = []
+        for kind, _ in columns:
+            t = by_kind.get(kind)
+            if t is None:
+                cells.append("—")
+            elif kind.endswith("-first"):
+                cells.append(fmt_time(t))
+            else:
+                cells.append(fmt_ratio(t / base))
+        lines.append(f"| {workload.name} | {fmt_time(base)} | " + " | ".join(cells) + " |")
+    return lines + ["", "Ratios are to the hand-written time of the same run; first calls are in time.  "
+                    "The tables below have every row, issue 4's figures and the samples.", ""]
+
+
+def irgrad_verdict(workload, result) -> list[str]:
+    """The issue's targets for irgrad, checked against this run."""
+    by_kind = _medians_by_kind(result)
     if "irgrad" not in by_kind or "handwritten" not in by_kind:
         return []
     ratio = by_kind["irgrad"] / by_kind["handwritten"]
@@ -160,6 +190,7 @@ def document(command: str, facts: dict, settings: str, loads: tuple, workloads_r
         "## Results",
         "",
     ]
+    lines += summary_table(workloads_results)
     for workload, result in workloads_results:
         lines += workload_table(workload, result)
     if errors_seen:
