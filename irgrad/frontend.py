@@ -164,9 +164,11 @@ class Graph:
         self.cfg = cfg
         self.succ = {}
         self.instrs = {}  # id(block) -> its instructions without the exception-table markers
+        self.effects = {}  # id(block) -> [('r' | 'w', local slot)] in order
         for b in cfg:
             out = []
             self.instrs[id(b)] = real = _real(b)
+            self.effects[id(b)] = [e for ins in real for e in slot_effects(ins)]
             last = real[-1] if real else None
             if last is not None and last.has_jump():
                 out.append(b.get_jump())
@@ -200,12 +202,11 @@ def _liveness(graph: Graph) -> dict:
     use, defs = {}, {}
     for b in graph.order:
         u, d = set(), set()
-        for ins in graph.instrs[id(b)]:
-            for kind, name in slot_effects(ins):
-                if kind == "r" and name not in d:
-                    u.add(name)
-                elif kind == "w":
-                    d.add(name)
+        for kind, name in graph.effects[id(b)]:
+            if kind == "r" and name not in d:
+                u.add(name)
+            elif kind == "w":
+                d.add(name)
         use[id(b)], defs[id(b)] = u, d
     live_in = {id(b): set() for b in graph.order}
     changed = True
@@ -221,26 +222,31 @@ def _liveness(graph: Graph) -> dict:
     return live_in
 
 
-def _definitely_bound(graph: Graph, params) -> dict:
-    """id(block) -> set of local slots bound on every path to its entry.  Slots that LOAD_FAST_AND_CLEAR touches
-    (3.12+ comprehension variables, saved and restored around the comprehension) are never counted as bound."""
-    cleared = {n for b in graph.order for ins in graph.instrs[id(b)]
-               if ins.name == "LOAD_FAST_AND_CLEAR" for _, n in slot_effects(ins)}
-    gen = {id(b): {n for ins in graph.instrs[id(b)] for k, n in slot_effects(ins) if k == "w"} - cleared
-           for b in graph.order}
-    everything = set().union(*gen.values(), params)
+def _maybe_unbound(graph: Graph, live_in: dict, params) -> dict:
+    """id(block) -> the live local slots that may be unbound at its entry.
+
+    A slot may be unbound at B when some path from the entry reaches B with no write to it.  Every block on such a
+    path has the slot live at its entry too (liveness flows back through blocks that do not write it), so only
+    the slots live at the function's entry need a search, and only through blocks that do not write them.  Slots
+    that LOAD_FAST_AND_CLEAR touches (3.12+ comprehension variables, saved and restored around the comprehension)
+    may be unbound wherever they are live."""
     entry = graph.order[0]
-    bound_in = {id(b): set(everything) for b in graph.order}
-    bound_in[id(entry)] = set(params) - cleared
-    changed = True
-    while changed:
-        changed = False
-        for b in graph.order[1:]:
-            preds = graph.pred[id(b)]
-            new = set.intersection(*(bound_in[id(p)] | gen[id(p)] for p in preds)) if preds else set()
-            if new != bound_in[id(b)]:
-                bound_in[id(b)], changed = new, True
-    return bound_in
+    writes = {id(b): {name for kind, name in graph.effects[id(b)] if kind == "w"} for b in graph.order}
+    cleared = {getattr(ins.arg, "name", ins.arg) for b in graph.order for ins in graph.instrs[id(b)]
+               if ins.name == "LOAD_FAST_AND_CLEAR"}
+    out = {id(b): live_in[id(b)] & cleared for b in graph.order}
+    for name in live_in[id(entry)] - set(params):
+        stack, seen = [entry], {id(entry)}
+        while stack:
+            b = stack.pop()
+            out[id(b)].add(name)
+            if name in writes[id(b)]:
+                continue
+            for s in graph.succ[id(b)]:
+                if id(s) not in seen:
+                    seen.add(id(s))
+                    stack.append(s)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -299,7 +305,7 @@ class Tracer:
         graph = Graph(cfg)
         self.graph = graph
         self.live_in = _liveness(graph)
-        self.bound_in = _definitely_bound(graph, _parameters(code))
+        self.maybe_unbound_in = _maybe_unbound(graph, self.live_in, _parameters(code))
         params = _parameters(code)
 
         entry_bc = graph.order[0]
@@ -335,7 +341,7 @@ class Tracer:
         state = {}
         for name, v in zip(layout.local_names, block.args):
             state[name] = v
-            if name not in self.bound_in[id(bc)]:
+            if name in self.maybe_unbound_in[id(bc)]:
                 maybe.add(v)
         stack = []
         args = iter(block.args[len(layout.local_names):])
