@@ -10,6 +10,7 @@ import numpy as np
 
 from . import derive
 from .errors import IrgradError
+from .rules.registry import lookup
 from .runtime import fresh_cell_cotangents, fwd_call, restore_cell_cotangents
 
 __all__ = ["pullback", "gradient", "withgradient", "jacobian", "code_adjoint", "cache_info", "clear_cache"]
@@ -35,7 +36,12 @@ def _project(x, dx):
 
 def pullback(f, /, *args, **kwargs):
     """(y, back) where back(dy) returns one cotangent per positional argument (None for zero)."""
-    y, pb = fwd_call(f, *args, **kwargs)
+    target = derive.python_target(f)
+    if target is not None and lookup(f)[0] is None:
+        # The top-level function's own cotangent (what a closure captured) is not asked for: not computed.
+        y, pb = derive.call_derived(f, target, args, kwargs, closure_active=False)
+    else:
+        y, pb = fwd_call(f, *args, **kwargs)
     n = len(args)
 
     def back(dy):

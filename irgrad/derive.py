@@ -167,9 +167,11 @@ def entry_types(func, entry) -> tuple:
     return tuple(out)
 
 
-def derived(func, entry) -> Derived:
+def derived(func, entry, closure_active: bool = True) -> Derived:
     types_ = entry_types(func, entry)
     active = tuple(has_float_data(v) for v in entry)
+    if not closure_active and func.__code__.co_freevars:
+        active = (False,) + active[1:]
     key = (func.__code__, types_, active)
     d = _cache.get(key)
     if d is not None and d.valid():
@@ -201,8 +203,9 @@ def _derive(func, argtypes, active) -> Derived:
     return Derived(t, executable(t.forward), executable(t.adjoint), list(ir.meta.assumptions), version)
 
 
-def call_derived(f, target, args, kwargs):
-    """(y, pullback) for a call of Python code; pullback(dy) -> (df, *dargs, *dkwargs)."""
+def call_derived(f, target, args, kwargs, closure_active: bool = True):
+    """(y, pullback) for a call of Python code; pullback(dy) -> (df, *dargs, *dkwargs).  With `closure_active`
+    false (a top-level call, whose own cotangent nobody asks for) what a closure captured is not differentiated."""
     func, lead, kind = target
     kwnames = tuple(kwargs)
     full = lead + args
@@ -211,7 +214,7 @@ def call_derived(f, target, args, kwargs):
     closure = bool(func.__code__.co_freevars)
     if closure:
         entry = [func] + entry
-    d = derived(func, entry)
+    d = derived(func, entry, closure_active)
     y, tape = d.forward(*entry)
     nlead = len(lead)
 

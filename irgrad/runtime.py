@@ -93,18 +93,29 @@ def rule_call(rule, /, *args, **kwargs):
         y, pb = rule(*args, **kwargs)
         nk = (None,) * len(names)
         return y, lambda dy: tuple(pb(dy)) + nk
+    sig = inspect.signature(rule)
     try:
-        bound = inspect.signature(rule).bind(*args, **kwargs)
+        bound = sig.bind(*args, **kwargs)
     except TypeError as e:
         raise UnsupportedError(f"cannot pass differentiable keyword arguments {names} to the rule "
                                f"{getattr(rule, '__name__', rule)}: {e}") from None
-    params = list(inspect.signature(rule).parameters)
+    params = [p for p, spec in sig.parameters.items() if spec.kind in (spec.POSITIONAL_ONLY,
+                                                                       spec.POSITIONAL_OR_KEYWORD)]
     pos = []
     for p in params:
         if p not in bound.arguments:
             break
         pos.append(bound.arguments[p])
-    rest = {k: v for k, v in bound.arguments.items() if k not in params[:len(pos)]}
+    rest = {}
+    for k, v in bound.arguments.items():
+        if k in params[:len(pos)]:
+            continue
+        if sig.parameters[k].kind is sig.parameters[k].VAR_KEYWORD:
+            rest.update(v)  # the rule's own **kwargs: pass them on by name
+        elif sig.parameters[k].kind is sig.parameters[k].VAR_POSITIONAL:
+            pos.extend(v)
+        else:
+            rest[k] = v
     if any(has_float_data(v) for v in rest.values()):
         raise UnsupportedError(f"the rule {rule.__name__} takes {sorted(rest)} by keyword only; "
                                "pass them positionally to differentiate them")

@@ -52,7 +52,7 @@ def numerical_vjp(f, args, i, dy, eps=1e-6):
     """Central-difference estimate of the cotangent of positional argument `i` of `f` for output cotangent `dy`."""
     x = args[i]
     scalar = not isinstance(x, np.ndarray)
-    base = np.array(x, dtype=np.float64, copy=True)
+    base = np.array(x, dtype=np.float64, copy=True, order="C")
     grad = np.zeros_like(base)
     flat = base.reshape(-1)
     for j in range(flat.size):
