@@ -1,6 +1,7 @@
 """The data sets: generated ones against their definitions, the IDX loaders on small files written here."""
 import gzip
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -162,6 +163,12 @@ def test_load_mnist_checks_shapes(tmp_path):
     flat = write(tmp_path / "flat-images-idx3-ubyte", idx_bytes(np.zeros((3, 4), "u1")))
     with pytest.raises(DatasetError, match="expected images"):
         load_mnist(flat)
+
+
+def test_load_digits_without_scikit_learn_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)     # makes the import fail
+    with pytest.raises(DatasetError, match="scikit-learn"):
+        load_digits()
 
 
 def test_load_digits_is_scaled_with_samples_as_columns():

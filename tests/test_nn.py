@@ -137,6 +137,13 @@ def test_seed_001_mlp_gradient_with_respect_to_the_model():
             assert_close(getattr(gl, name), parameter_fd(loss, model, layer, name), what=f"{layer}.{name}")
 
 
+def test_seed_001_chain_of_cos_and_sin():
+    y, back = irgrad.pullback(lambda m, x: m(x), Chain(np.cos, np.sin), 0.9)
+    g_model, g_x = back(1.0)
+    assert round(y, 4) == 0.5823 and round(g_x, 4) == -0.6368     # -cos(cos 0.9) sin 0.9
+    assert g_model is None or all(g is None for g in g_model.layers)     # functions carry no parameters
+
+
 def test_dense_pullback_gives_layer_and_input_cotangents():
     rng = np.random.default_rng(1)
     layer = Dense(3, 4, sigmoid, rng=rng)
