@@ -155,7 +155,9 @@ def make_function(code, globals_, defaults=None, kwdefaults=None, closure=None, 
     if kwdefaults:
         f.__kwdefaults__ = kwdefaults
     if annotations:
-        f.__annotations__ = dict(annotations) if not isinstance(annotations, dict) else annotations
+        # The compiler builds annotations as a flat tuple (name, value, name, value, ...).
+        f.__annotations__ = annotations if isinstance(annotations, dict) else dict(
+            zip(annotations[::2], annotations[1::2]))
     f.__qualname__ = code.co_qualname if hasattr(code, "co_qualname") else code.co_name
     return f
 

@@ -1507,3 +1507,110 @@ def _level2(x):
 
 def _level3(x):
     return math.sin(x) + 1.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Less common shapes of the same constructs
+
+@case(3)
+def nested_def_with_annotations(x):
+    def g(a: int, *, b: float = 2.0) -> float:
+        """A docstring."""
+        return a * b
+    return g(x), sorted(g.__annotations__), g.__kwdefaults__, g.__name__, g.__doc__
+
+
+@case(6)
+def recursive_closure(n):
+    def fact(k):
+        return 1 if k <= 1 else k * fact(k - 1)
+    return fact(n)
+
+
+@case(1.5, True, diff=True)
+def conditional_argument(x, flag):
+    return max(x if flag else -x, 0.5) + min(1.0, x * 2.0 if not flag else x)
+
+
+@case(V5, False, diff=True)
+def conditional_method_argument(v, wide):
+    return float(np.sum(v.clip(-2.0 if wide else -0.5, 0.75) * v))
+
+
+@case(2.0, 1, diff=True)
+def conditional_keyword_argument(x, k):
+    return _kw_target(x, c=x if k > 0 else 1.0, d=(x * x if k > 1 else 0.5))
+
+
+@case(7, "v")
+def fstring_debug_specifier(n, name):
+    return f"{n=}", f"{name=!s:>4}", f"{n * 2 = }"
+
+
+@case([1.0, 2.0, 3.0], 2)
+def while_else_with_break(xs, target):
+    i = 0
+    while i < len(xs):
+        if xs[i] == target:
+            break
+        i += 1
+    else:
+        i = -1
+    return i
+
+
+@case([[1, 2], [3], []])
+def nested_comprehension_shadowing(rows):
+    x = "kept"
+    flat = [x for row in rows for x in row]
+    sizes = {len(row): [x * 2 for x in row] for row in rows}
+    return x, flat, sizes
+
+
+@case(3)
+def comprehension_captured_in_lambda(n):
+    offset = 10
+    fs = [lambda y, i=i: y + i + offset for i in range(n)]
+    return [f(1) for f in fs]
+
+
+@case(0.5, 3, diff=True)
+def closure_over_loop_variable_mutated(x, n):
+    total = 0.0
+    for i in range(n):
+        scale = x * (i + 1)
+
+        def term(v):
+            return v * scale
+        total = total + term(x)
+    return total
+
+
+@case({"w": 1.0}, 2.0)
+def augmented_attribute_and_item(d, x):
+    acc = Accumulator()
+    acc.total += x
+    acc.total *= 3.0
+    d = dict(d)
+    d["w"] += x
+    d["w"] **= 2
+    return acc.total, d
+
+
+@case(5)
+def ternary_chain_in_loop(n):
+    out = []
+    for i in range(n):
+        out.append("fizz" if i % 3 == 0 else "buzz" if i % 5 == 0 else i)
+    return out
+
+
+@case(2.0, diff=True)
+def unary_not_and_invert(x):
+    flags = [not (x > 1.0), not x, ~3]
+    return x * (1.0 if flags[0] else 2.0) + flags[2]
+
+
+@case((1.0, 2.0), {"scale": 3.0}, diff=False)
+def star_call_of_builtin(pair, options):
+    return max(*pair, **{}) * options["scale"], complex(*pair), dict(options, extra=1)
