@@ -235,6 +235,8 @@ OPERATORS += [
     spec(sum, (1.0, 2.0), flt(), name="sum(tuple,start)"),
     spec(max, flt(), flt(), flt()), spec(max, arr(6)), spec(max, flt(), 2), spec(max, arr(6), key=abs),
     spec(min, flt(), flt(), flt()), spec(min, arr(6)), spec(min, arr(6), key=abs), spec(min, 1, flt()),
+    spec(divmod, flt(), flt(0.7, 1.3)), spec(divmod, flt(), 2), spec(sorted, arr(6)),
+    spec(sorted, arr(6), key=abs, reverse=True),
 ]
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -209,3 +209,17 @@ def test_math_int_arguments_get_none():
                                 isinstance, int, round, math.floor, math.isnan, np.sign, np.floor, np.argmax])
 def test_non_differentiable(fn):
     assert lookup(fn)[0] is NONDIFF
+
+
+def test_sorted_routes_cotangents_back_to_old_places():
+    xs = [3.0, 1.0, 2.0, 1.0]
+    y, back = rule(sorted)(xs, reverse=True)
+    assert y == [3.0, 2.0, 1.0, 1.0]
+    assert back([10.0, 20.0, 30.0, 40.0]) == ([10.0, 30.0, 20.0, 40.0],)     # stable: the first 1.0 first
+    y, back = rule(sorted)((2.0, 1.0))
+    assert back([None, 5.0]) == ((5.0, None),)
+
+
+def test_divmod_remainder_follows_mod():
+    (q, r), back = rule(divmod)(7.5, 2.0)
+    assert (q, r) == (3.0, 1.5) and back((1.0, 1.0)) == (1.0, -3.0) and back((1.0, None)) == (None, None)

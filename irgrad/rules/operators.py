@@ -339,3 +339,44 @@ def _extremum(pick):
 
 _extremum(builtins.max)
 _extremum(builtins.min)
+
+
+@rrule(builtins.divmod)
+def divmod_rrule(a, b):
+    """divmod(a, b) = (a // b, a % b): the quotient is piecewise constant; the remainder as `operator.mod`."""
+    y = divmod(a, b)
+
+    def divmod_pullback(dy):
+        if dy is None or dy[1] is None:
+            return (None, None)
+        return binary_pullback("mod", a, b, y[1], *MOD)(dy[1])
+    return y, divmod_pullback
+
+
+@rrule(builtins.sorted)
+def sorted_rrule(iterable, **kwargs):
+    """sorted(xs, key=..., reverse=...) permutes its items: each cotangent goes back to the item's old place.
+    Sorting the indices by the same keys gives the same (stable) permutation."""
+    items, routable = items_of("sorted", iterable)
+    key = kwargs.get("key")
+    order = sorted(range(len(items)), key=(lambda i: items[i]) if key is None else (lambda i: key(items[i])),
+                   reverse=kwargs.get("reverse", False))
+    y = [items[i] for i in order]
+
+    def sorted_pullback(dy):
+        if dy is None or not routable:
+            return (None,)
+        parts = [None] * len(items)
+        for pos, i in enumerate(order):
+            parts[i] = dy[pos]
+        if isinstance(iterable, np.ndarray):
+            return (fit_cotangent(iterable, _stack_rows(parts, iterable.shape)),)
+        return (type(iterable)(parts) if any(p is not None for p in parts) else None,)
+    return y, sorted_pullback
+
+
+def _stack_rows(parts, shape):
+    """Per-row cotangents of an array (None for zero) stacked into one array of `shape`."""
+    if not parts:
+        return np.zeros(shape)
+    return np.stack([np.zeros(shape[1:]) if p is None else np.broadcast_to(p, shape[1:]) for p in parts])
