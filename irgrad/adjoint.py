@@ -159,8 +159,10 @@ def _needs_pullback(s: Stmt, active: set) -> bool:
 
 
 def inline_saved(s: Stmt, rule) -> list:
-    """The values an inline rule's forward records: the saved operands that are variables, and "y"."""
-    return [p for p in rule.saves if p == "y" or isinstance(s.args[p], Var)]
+    """The values an inline rule's forward records: the saved operands that are variables, and the output "y" (for
+    an array output always: the adjoint may need its shape for a zero cotangent)."""
+    saved = [p for p in rule.saves if p == "y" or isinstance(s.args[p], Var)]
+    return saved + ["y"] if rule.out_cat == "a" and "y" not in saved else saved
 
 
 def plan_blocks(ir: IR, active: set) -> list:

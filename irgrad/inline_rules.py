@@ -6,10 +6,8 @@ derivative's arithmetic into the adjoint block itself, so that the generated adj
 multiplications, as hand-written code would be.  Broadcasting is undone only where the types say it may have
 happened, and only the cotangents of active operands are computed.
 
-An emitter is an object with `call(fn, *args)`: the adjoint pass's emitter appends IR statements; `Eager` runs
-them at once, which is how `run_inline` evaluates the same derivative where the adjoint cannot prove the incoming
-cotangent is not zero (None).  The table is consulted with each statement's operand types; a statement no entry
-fits keeps its rule.
+An emitter is an object with `call(fn, *args)` that appends a statement to the adjoint block.  The table is
+consulted with each statement's operand types; a statement no entry fits keeps its rule.
 """
 from __future__ import annotations
 
@@ -79,26 +77,6 @@ class InlineRule:
     cats: list = field(default_factory=list)
     out_cat: str = ""
     need: list = field(default_factory=list)
-
-
-class Eager:
-    """An emitter that computes at once."""
-
-    def __init__(self, rule):
-        self.rule = rule
-
-    def call(self, fn, *args):
-        return fn(*args)
-
-
-def run_inline(rule, stmt_args, dy, *saved_values):
-    """The inline rule's cotangents computed eagerly (for a `dy` that may be None)."""
-    if dy is None:
-        return (None,) * len(rule.cats)
-    saved = dict(zip(rule.saves, saved_values))
-    for i, a in enumerate(stmt_args):
-        saved.setdefault(i, a)
-    return tuple(rule.emit(Eager(rule), dy, saved))
 
 
 def to_operand(E, rule, stmt, d, i, saved):

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import operator
 
-from . import inline_rules, ops
+import numpy as np
+
+from . import ops
 from .ir import IR, Block, Br, CondBr, Const, Return, Var
 from .tangent import accum
 from .types import ANY
@@ -245,13 +247,12 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
             rule = plan.info[k]
             recorded_saves = inline_saved(s, rule)
             saved = {p: (env.push(operator.getitem, rec, start + recorded_saves.index(p), hint="saved")
-                         if p in recorded_saves else s.args[p]) for p in rule.saves}
-            if dv in env.definite:
-                cts = rule.emit(_Emitter(env), dv, saved)
-            else:  # the cotangent may be None at run time: the same derivative, computed by a helper
-                consts = Const(tuple(a.value if isinstance(a, Const) else None for a in s.args))
-                res = env.push(inline_rules.run_inline, Const(rule), consts, dv, *[saved[p] for p in rule.saves])
-                cts = [env.push(operator.getitem, res, j) if need else None for j, need in enumerate(rule.need)]
+                         if p in recorded_saves else s.args[p]) for p in set(rule.saves) | set(recorded_saves)}
+            dv = env.real(dv)
+            if dv not in env.definite:  # may be None at run time (a rule's zero): make it a real zero
+                dv = env.push_definite(*((zeros_if_none, dv, saved["y"]) if rule.out_cat == "a"
+                                         else (zero_if_none, dv)))
+            cts = rule.emit(_Emitter(env), dv, saved)
             for o, d in zip(s.args, cts):
                 if d is not None:
                     env.add(o, d)
@@ -295,6 +296,14 @@ def _pull_back_tuple(s, info, env, dv):
                 env.add(o, dv.items[i])
             elif isinstance(o, Var) and o in env.active:
                 env.add(o, env.push(item_or_none, dv, i))
+
+
+def zeros_if_none(d, y):
+    return np.zeros_like(y) if d is None else d
+
+
+def zero_if_none(d):
+    return 0.0 if d is None else d
 
 
 def item_or_none(t, i):
