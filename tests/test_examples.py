@@ -103,6 +103,12 @@ def test_cli_refuses_unknown_names_and_options(capsys):
         load("nope")
 
 
+def test_cli_reports_a_missing_mnist_folder_in_one_line(tmp_path, capsys):
+    assert main(["autoencoder", "--mnist", str(tmp_path), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train-images-idx3-ubyte" in err and str(tmp_path) in err
+
+
 def test_without_matplotlib_an_example_still_trains_and_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(moons, "have_matplotlib", lambda: False)
     result = moons.run(out=tmp_path, steps=5)

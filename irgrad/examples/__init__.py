@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
+
+from ..errors import IrgradError
 
 EXAMPLES = {
     "polyfit": "seed 002: polynomial curve fitting, gradient descent against least squares",
@@ -46,7 +49,12 @@ def _parser():
 
 
 def main(argv=None) -> int:
+    """Run the example the command line names; bad input (a missing MNIST file ...) is one line and status 2."""
     args = vars(_parser().parse_args(argv))
     name = args.pop("name")
-    load(name).run(**args)
+    try:
+        load(name).run(**args)
+    except IrgradError as exc:
+        print(f"python -m irgrad.examples {name}: {exc}", file=sys.stderr)
+        return 2
     return 0
