@@ -305,20 +305,16 @@ class Tracer:
         graph = Graph(cfg)
         self.graph = graph
         self.live_in = _liveness(graph)
-        self.maybe_unbound_in = _maybe_unbound(graph, self.live_in, _parameters(code))
         params = _parameters(code)
+        self.maybe_unbound_in = _maybe_unbound(graph, self.live_in, params)
 
         entry_bc = graph.order[0]
+        if graph.pred[id(entry_bc)]:  # never on 3.11+, where RESUME opens every function
+            raise UnsupportedError(f"the first block of {where(code)} is a jump target")
         entry = self.ir.new_block()
         self_var = entry.add_arg(hint="#self#") if self.ir.meta.has_self else None
-        state = {name: entry.add_arg(hint=name) for name in params}
-        if graph.pred[id(entry_bc)]:
-            # The first bytecode block is a jump target: keep a separate entry block that jumps into it.
-            frame = Frame(self, entry, state, [], set(), self_var)
-            frame.jump(entry_bc)
-        else:
-            self.layouts[id(entry_bc)] = Layout(entry, None, [], [])
-            self._entry_state = (state, self_var)
+        self.layouts[id(entry_bc)] = Layout(entry, None, [], [])
+        self._entry_state = ({name: entry.add_arg(hint=name) for name in params}, self_var)
 
         for bc in graph.order:
             layout = self.layouts.get(id(bc))
