@@ -2,6 +2,7 @@
 import io
 from collections import namedtuple
 
+import irgrad
 import numpy as np
 import pytest
 
@@ -149,3 +150,36 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdout", FakeTerminal())
     train(distance, Quadratic(), Descent(0.1), 3, np.zeros(2), desc="tty")
     assert "tty" in capsys.readouterr().err
+
+
+class Mixed:
+    """Parameters in a list, a dict and a float attribute, as irgrad's cotangents mirror them."""
+
+    def __init__(self, rng):
+        self.blocks = [Dense(2, 4, rng=rng), Dense(4, 2, identity, rng=rng)]
+        self.scales = {"out": np.ones((2, 1)), "label": "not a parameter"}
+        self.temperature = 1.5
+
+    def __call__(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x * self.scales["out"] / self.temperature
+
+
+def test_update_applies_an_irgrad_cotangent_to_a_nested_model():
+    rng = np.random.default_rng(0)
+    model, X, Y = Mixed(rng), rng.standard_normal((2, 10)), rng.standard_normal((2, 10))
+
+    def loss(m):
+        return mse(m(X), Y)
+
+    before = loss(model)
+    (g,) = irgrad.gradient(loss, model)
+    assert isinstance(g.blocks, list) and isinstance(g.scales, dict) and isinstance(g.temperature, float)
+    expected_w = model.blocks[1].weight - 0.01 * g.blocks[1].weight
+    expected_t = model.temperature - 0.01 * g.temperature
+    update(Descent(0.01), model, g)
+    np.testing.assert_allclose(model.blocks[1].weight, expected_w)
+    assert model.temperature == pytest.approx(expected_t)
+    assert model.scales["label"] == "not a parameter"
+    assert loss(model) < before
