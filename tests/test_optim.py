@@ -2,10 +2,10 @@
 import io
 from collections import namedtuple
 
-import irgrad
 import numpy as np
 import pytest
 
+import irgrad
 from irgrad import IrgradError, Tangent
 from irgrad.nn import Chain, Dense, identity, mse
 from irgrad.optim import Adam, Descent, Momentum, OptimError, gradient_descent, step, train, update
