@@ -112,7 +112,7 @@ def _update(opt, x, g, path):
         if not isinstance(g, (tuple, list)) or len(g) != len(x):
             raise OptimError(f"update: the gradient at {_where(path)} should be a sequence of {len(x)}, got "
                              f"{_describe(g)}")
-        new = [_update(opt, xi, gi, path + (i,)) for i, (xi, gi) in enumerate(zip(x, g))]
+        new = [_update(opt, xi, gi, path + (f"[{i}]",)) for i, (xi, gi) in enumerate(zip(x, g))]
         if isinstance(x, list):
             x[:] = new          # the list object stays the same: whoever holds it sees the update
             return x
@@ -125,7 +125,7 @@ def _update(opt, x, g, path):
         for key, gk in g.items():
             if key not in x:
                 raise OptimError(f"update: the gradient has key {key!r} that the dict at {_where(path)} lacks")
-            x[key] = _update(opt, x[key], gk, path + (key,))
+            x[key] = _update(opt, x[key], gk, path + (f"[{key!r}]",))
         return x
     if isinstance(g, Tangent):
         for name, gn in g:
@@ -135,7 +135,7 @@ def _update(opt, x, g, path):
                 raise OptimError(f"update: the gradient has attribute {name!r} that {type(x).__name__} at "
                                  f"{_where(path)} lacks")
             old = getattr(x, name)
-            new = _update(opt, old, gn, path + (name,))
+            new = _update(opt, old, gn, path + (f".{name}",))
             if new is not old:
                 setattr(x, name, new)
         return x
@@ -172,12 +172,8 @@ def _is_float_scalar(x):
 
 
 def _where(path):
-    if not path:
-        return "the top of the model"
-    out = "model"
-    for p in path:
-        out += f".{p}" if isinstance(p, str) else f"[{p!r}]"
-    return out
+    """`model.layers[0].weight` from the path of attribute, index and key steps `_update` took."""
+    return "model" + "".join(path) if path else "the top of the model"
 
 
 def _describe(g):
