@@ -95,6 +95,14 @@ def _describe(a) -> str:
     return repr(a) if len(repr(a)) <= 12 else type(a).__name__
 
 
+def fn_name(fn) -> str:
+    """`np.sin`, `operator.add`, `ndarray.sum`, `np.add.outer` (a method of a ufunc names the ufunc)."""
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, np.ufunc):
+        return f"np.{owner.__name__}.{fn.__name__}"
+    return callable_name(fn).replace("numpy.", "np.")
+
+
 @dataclass(frozen=True)
 class RuleSpec:
     """One check of the rule of `fn`: `check_rrule(fn, *args, **kwargs, **tol)`."""
@@ -108,7 +116,7 @@ class RuleSpec:
     def id(self) -> str:
         if self.name:
             return self.name
-        fn = callable_name(self.fn).replace("numpy.", "np.")
+        fn = fn_name(self.fn)
         args = "factory" if callable(self.args) else ",".join(_describe(a) for a in self.args)
         kw = ",".join(f"{k}={v!r}" for k, v in self.kwargs.items())
         return f"{fn}({args}{';' + kw if kw else ''})"
@@ -172,7 +180,8 @@ _BINARY_DOMAINS = [
 ]
 for fn, da, db in _BINARY_DOMAINS:
     ELEMENTWISE += [spec(fn, da(3, 4), db(3, 4)), spec(fn, da(3, 4), db(4)), spec(fn, da(2, 1, 3), db(4, 1)),
-                    spec(fn, da(3, 1), db()), spec(fn, as_float(da), db(2, 3)), spec(fn, da(2, 3), as_float(db))]
+                    spec(fn, da(3, 1), db()), spec(fn, as_float(da), db(2, 3)), spec(fn, da(2, 3), as_float(db)),
+                    spec(fn.outer, da(3), db(2, 2)), spec(fn.outer, da(2, 1), as_float(db))]
 ELEMENTWISE += [
     drawn(np.maximum, lambda rng: (np.array([1.0, 2.0, -3.0]), np.array([1.0, 0.5, -3.0])), name="numpy.maximum(ties)"),
     drawn(np.fmin, lambda rng: (np.array([1.0, np.nan, -3.0]), np.array([1.0, 0.5, np.nan])), name="numpy.fmin(nan)"),
@@ -291,6 +300,11 @@ REDUCTIONS += [
     spec(np.average, arr(3, 4), None, pos(3, 4)), spec(np.average, arr(3, 4), 0, pos(3), True),
     spec(np.average, arr(3, 4), axis=1, keepdims=True),
 ]
+REDUCTIONS += [spec(uf.reduce, arr(3, 4)) for uf in (np.add, np.multiply, np.maximum, np.minimum, np.fmax, np.fmin)]
+REDUCTIONS += [spec(np.add.reduce, arr(2, 3, 4), axis=(0, 2), keepdims=True), spec(np.multiply.reduce, arr(3, 4), 1),
+               spec(np.maximum.reduce, arr(2, 3), axis=None), spec(np.add.accumulate, arr(3, 4)),
+               spec(np.add.accumulate, arr(3, 4), 1), spec(np.multiply.accumulate, arr(3, 4)),
+               spec(np.multiply.accumulate, arr(2, 3), axis=-1)]
 _NORMS = [{}, {"ord": 2}, {"ord": 1}, {"ord": np.inf}, {"ord": -np.inf}, {"ord": 3}, {"ord": 0.5}, {"ord": 0}]
 REDUCTIONS += [spec(np.linalg.norm, arr(5, abs_ge=0.1), **kw) for kw in _NORMS]
 REDUCTIONS += [spec(np.linalg.norm, arr(3, 4, abs_ge=0.1), **kw)

@@ -4,10 +4,9 @@ import importlib.util
 import pytest
 
 import irgrad.rules  # noqa: F401  (registers every rule)
-from irgrad.printer import callable_name
 from irgrad.rules.registry import NONDIFF, lookup, registered
 from irgrad.testing import check_rrule
-from rule_specs import COVERED_BY_GRADIENT_TESTS, SPECS, merge_tables
+from rule_specs import COVERED_BY_GRADIENT_TESTS, SPECS, fn_name, merge_tables
 
 _tables = [SPECS]
 if importlib.util.find_spec("rule_specs_shapes") is not None:
@@ -31,14 +30,14 @@ def test_rule_matches_finite_differences(s):
 
 def test_every_differentiable_rule_has_a_spec():
     covered = {_key(s.fn) for s in ALL_SPECS} | {_key(fn) for fn in COVERED_BY_GRADIENT_TESTS}
-    missing = sorted(callable_name(fn) if not isinstance(fn, int) else repr(fn)
+    missing = sorted(fn_name(fn) if not isinstance(fn, int) else repr(fn)
                      for fn, rule in registered().items() if rule is not NONDIFF and fn not in covered)
     assert not missing, f"rules with no entry in tests/rule_specs*.py: {missing}"
 
 
 def test_rules_said_to_be_covered_elsewhere_exist():
     table = registered()
-    stale = [callable_name(fn) for fn in COVERED_BY_GRADIENT_TESTS if table.get(_key(fn)) in (None, NONDIFF)]
+    stale = [fn_name(fn) for fn in COVERED_BY_GRADIENT_TESTS if table.get(_key(fn)) in (None, NONDIFF)]
     assert not stale, f"COVERED_BY_GRADIENT_TESTS names callables with no rule: {stale}"
 
 

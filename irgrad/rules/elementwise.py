@@ -248,6 +248,7 @@ def angle_rrule(z, *args, **kwargs):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Binary: y = f(a, b).  Each entry is the pair of partial maps (dy, a, b, y) -> cotangent before unbroadcasting.
+# Each binary ufunc's `outer` method gets a rule too (`np.subtract.outer(x, y)` for pairwise differences).
 
 
 def _ties(a, b, y):
@@ -309,6 +310,22 @@ def _binary(fn, partials, real_only=False):
         return y, binary_pullback(fn.__name__, a, b, y, *partials)
     binary_rrule.__name__ = binary_rrule.__qualname__ = f"{fn.__name__}_rrule"
     rrule(fn)(binary_rrule)
+
+    def outer_rrule(a, b, *out, **kwargs):
+        """fn.outer(a, b) = fn(a[..., None, ...], b): the binary rule with `a` given trailing axes for `b`."""
+        refuse_out(f"{name}.outer", dict(kwargs, out=out) if out else kwargs)
+        if real_only:
+            refuse_complex(f"{name}.outer", a, b)
+        y = fn.outer(a, b, **kwargs)
+        a_col = np.reshape(a, np.shape(a) + (1,) * np.ndim(b))
+        back = binary_pullback(f"{fn.__name__}_outer", a_col, b, y, *partials)
+
+        def outer_pullback(dy):
+            da, db = back(dy)
+            return (None if da is None else fit_cotangent(a, np.reshape(da, np.shape(a))), db)
+        return y, named(outer_pullback, f"{fn.__name__}_outer")
+    outer_rrule.__name__ = outer_rrule.__qualname__ = f"{fn.__name__}_outer_rrule"
+    rrule(fn.outer)(outer_rrule)       # the bound method `np.add.outer` compares equal on every access
 
 
 _binary(np.add, ADD)

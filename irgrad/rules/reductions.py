@@ -63,9 +63,11 @@ def _full(e, shape):
     return np.array(np.broadcast_to(e, shape))
 
 
-def _reduction(fn, name, params, back):
+def _reduction(fn, name, params, back, short=None):
     """Register the rule of a reduction `fn(x, *args, **kwargs)`.  `back(x, y, p, dy)` is its pullback for the
     array argument, given the bound parameters `p`; it runs only when `x` can carry a cotangent."""
+    short = short or fn.__name__
+
     def reduction_rrule(x, *args, **kwargs):
         p = _bind(name, params, args, kwargs)
         refuse_out(name, p)
@@ -77,8 +79,8 @@ def _reduction(fn, name, params, back):
                 return (None,) * n
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (fit_cotangent(x, back(np.asarray(x), y, p, dy)),) + (None,) * (n - 1)
-        return y, named(pullback, fn.__name__)
-    reduction_rrule.__name__ = reduction_rrule.__qualname__ = f"{fn.__name__}_rrule"
+        return y, named(pullback, short)
+    reduction_rrule.__name__ = reduction_rrule.__qualname__ = f"{short}_rrule"
     rrule(fn)(reduction_rrule)
 
 
@@ -305,6 +307,24 @@ for _fn, _name in [(np.cumsum, "numpy.cumsum"), (np.ndarray.cumsum, "ndarray.cum
     _reduction(_fn, _name, SCAN_PARAMS, _cumsum_back)
 for _fn, _name in [(np.cumprod, "numpy.cumprod"), (np.ndarray.cumprod, "ndarray.cumprod")]:
     _reduction(_fn, _name, SCAN_PARAMS, _cumprod_back)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ufunc methods: `np.add.reduce(x)` is a sum along axis 0 unless told otherwise, `np.add.accumulate` a cumsum.
+# The bound methods compare equal on every access, so they key the registry themselves.
+
+
+def _along_axis0(back):
+    return lambda x, y, p, dy: back(x, y, {"axis": 0, **p}, dy)
+
+
+for _uf, _back in [(np.add, _sum_back), (np.multiply, _prod_back), (np.maximum, _extremum_back),
+                   (np.minimum, _extremum_back), (np.fmax, _extremum_back), (np.fmin, _extremum_back)]:
+    _reduction(_uf.reduce, f"numpy.{_uf.__name__}.reduce", SUM_PARAMS, _along_axis0(_back),
+               short=f"{_uf.__name__}_reduce")
+for _uf, _back in [(np.add, _cumsum_back), (np.multiply, _cumprod_back)]:
+    _reduction(_uf.accumulate, f"numpy.{_uf.__name__}.accumulate", SCAN_PARAMS, _along_axis0(_back),
+               short=f"{_uf.__name__}_accumulate")
 
 
 # ---------------------------------------------------------------------------------------------------------------
