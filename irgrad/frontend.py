@@ -249,6 +249,30 @@ def _maybe_unbound(graph: Graph, live_in: dict, params) -> dict:
     return out
 
 
+def _maybe_empty_cells(graph: Graph, code, params) -> dict:
+    """id(block) -> the cell variables whose cell may be empty at its entry (read before any STORE_DEREF on some
+    path).  A cell made from a parameter starts full; 3.12+ comprehensions make fresh cells mid-function, so
+    their variables are always treated as possibly empty."""
+    entry = graph.order[0]
+    stores = {id(b): {ins.arg.name for ins in graph.instrs[id(b)] if ins.name == "STORE_DEREF"}
+              for b in graph.order}
+    remade = {getattr(ins.arg, "name", ins.arg) for b in graph.order for ins in graph.instrs[id(b)]
+              if ins.name == "LOAD_FAST_AND_CLEAR"}
+    out = {id(b): set(remade & set(code.co_cellvars)) for b in graph.order}
+    for name in set(code.co_cellvars) - set(params) - remade:
+        stack, seen = [entry], {id(entry)}
+        while stack:
+            b = stack.pop()
+            out[id(b)].add(name)
+            if name in stores[id(b)]:
+                continue
+            for s in graph.succ[id(b)]:
+                if id(s) not in seen:
+                    seen.add(id(s))
+                    stack.append(s)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The tracer
 
@@ -307,6 +331,7 @@ class Tracer:
         self.live_in = _liveness(graph)
         params = _parameters(code)
         self.maybe_unbound_in = _maybe_unbound(graph, self.live_in, params)
+        self.maybe_empty_in = _maybe_empty_cells(graph, code, params)
 
         entry_bc = graph.order[0]
         if graph.pred[id(entry_bc)]:  # never on 3.11+, where RESUME opens every function
@@ -457,6 +482,14 @@ class Frame:
             value.hint = name
         self.locals[name] = value
 
+    def load_cell_contents(self, name):
+        """LOAD_DEREF of one of this function's own cells, checked where the cell may still be empty."""
+        cell = self.load_local(name)
+        if name in self.maybe_empty:
+            cell = self.emit(ops.check_cell, cell, name)
+            self.maybe_empty.discard(name)
+        return self.emit(ops.cell_get, cell, hint=name)
+
     def load_free(self, name, cell=False):
         idx = self.code.co_freevars.index(name)
         return self.emit(ops.freecell if cell else ops.freevar, self.self_var, idx, hint=None if cell else name)
@@ -487,6 +520,7 @@ class Frame:
     # -- the loop over one block -----------------------------------------------------------------------------------
     def simulate(self, bc):
         self.bc = bc
+        self.maybe_empty = set(self.tracer.maybe_empty_in[id(bc)])
         catching = False
         for ins in bc:
             if isinstance(ins, TryBegin):

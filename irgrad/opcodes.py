@@ -222,6 +222,10 @@ def _make_cell(fr, ins):
     else:
         cell = fr.emit(ops.new_cell, v, hint=name)
     fr.locals[name] = cell
+    if not (isinstance(v, Const) and v.value is ops.UNBOUND) and not fr.maybe_unbound(v):
+        fr.maybe_empty.discard(name)
+    else:
+        fr.maybe_empty.add(name)
 
 
 @handles("LOAD_DEREF")
@@ -229,7 +233,7 @@ def _load_deref(fr, ins):
     if _is_free(ins.arg):
         fr.push(fr.load_free(ins.arg.name))
     else:
-        fr.push(fr.emit(ops.cell_get, fr.load_local(ins.arg.name), hint=ins.arg.name))
+        fr.push(fr.load_cell_contents(ins.arg.name))
 
 
 @handles("STORE_DEREF")
@@ -237,6 +241,7 @@ def _store_deref(fr, ins):
     if _is_free(ins.arg):
         fr.unsupported("nonlocal statement (assigning a variable of the enclosing function)")
     fr.emit(ops.cell_set, fr.load_local(ins.arg.name), fr.pop())
+    fr.maybe_empty.discard(ins.arg.name)
 
 
 @handles("LOAD_GLOBAL")

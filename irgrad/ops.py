@@ -146,7 +146,11 @@ def cell_set(cell, value):
 
 def freevar(func, index):
     """LOAD_DEREF of a free variable: the contents of the function's own closure cell number `index`."""
-    return func.__closure__[index].cell_contents
+    try:
+        return func.__closure__[index].cell_contents
+    except ValueError:
+        raise NameError(f"cannot access free variable '{func.__code__.co_freevars[index]}' where it is not "
+                        "associated with a value in enclosing scope") from None
 
 
 def make_function(code, globals_, defaults=None, kwdefaults=None, closure=None, annotations=None):
@@ -203,3 +207,14 @@ def freecell(func, index):
 def cell_of(value):
     """MAKE_CELL of a slot that may be unbound: an empty cell when it is."""
     return _types.CellType() if value is UNBOUND else _types.CellType(value)
+
+
+def check_cell(cell, name):
+    """Reading a closure cell of this function that may still be empty: the cell, or UnboundLocalError as CPython
+    raises it."""
+    try:
+        cell.cell_contents
+    except ValueError:
+        raise UnboundLocalError(
+            f"cannot access local variable '{name}' where it is not associated with a value") from None
+    return cell

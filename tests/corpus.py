@@ -1614,3 +1614,26 @@ def unary_not_and_invert(x):
 @case((1.0, 2.0), {"scale": 3.0}, diff=False)
 def star_call_of_builtin(pair, options):
     return max(*pair, **{}) * options["scale"], complex(*pair), dict(options, extra=1)
+
+
+@case(0)
+def closure_cell_read_before_assignment(n):
+    for i in range(n):
+        g = lambda: i  # noqa: E731,F841
+    return i  # noqa: F821 - unbound (an empty cell) when n == 0
+
+
+@case(0)
+def closure_reads_empty_free_variable(n):
+    g = lambda: later  # noqa: E731
+    r = g() if n == 0 else 0
+    later = 1
+    return r, later
+
+
+@case(2)
+def closure_cell_filled_on_one_branch(n):
+    if n > 1:
+        y = n * 10
+    f = lambda: y  # noqa: E731
+    return f() + y
