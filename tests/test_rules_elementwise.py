@@ -156,3 +156,16 @@ def test_binary_rules_on_random_broadcast_shapes(fn, lo, shapes, seed):
 @pytest.mark.parametrize("fn", [np.sin, np.tanh, np.exp, np.sqrt, np.log1p])
 def test_unary_rules_on_random_shapes(fn, shape, seed):
     check_rrule(fn, np.random.default_rng(seed).uniform(0.2, 2.0, shape))
+
+
+def test_linear_pullbacks_keep_shapes_not_arrays():
+    import gc
+    import weakref
+    x = np.ones(100)
+    ref = weakref.ref(x)
+    backs = [pullback_of(np.add, x, 1.0)[1], pullback_of(np.negative, x)[1], pullback_of(np.sum, x, 0)[1],
+             pullback_of(np.cumsum, x)[1]]
+    del x
+    gc.collect()
+    assert ref() is None
+    assert backs[0](np.ones(100))[0].shape == (100,) and backs[2](2.0)[0].tolist() == [2.0] * 100

@@ -96,9 +96,20 @@ def named(pullback, fn_name):
     return pullback
 
 
+def stand_in(x):
+    """What a pullback keeps of an argument whose values it does not need: for an array, a zero-strided view of
+    the same shape and dtype (no memory); anything else as it is."""
+    if isinstance(x, np.ndarray):
+        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    return x
+
+
 def binary_pullback(name, a, b, y, da, db):
     """The pullback of `y = f(a, b)` from the two partial cotangent maps `da(dy, a, b, y)`, `db(dy, a, b, y)`,
-    each computed only when its argument can carry a cotangent."""
+    each computed only when its argument can carry a cotangent.  Sums and differences keep only shapes."""
+    if (da, db) in (ADD, SUB, FLOORDIV):
+        a, b, y = stand_in(a), stand_in(b), None
+
     def pullback(dy):
         if dy is None:
             return (None, None)
@@ -122,7 +133,9 @@ non_differentiable(
 # Unary: y = f(x), dx = dy * f'(x).  `deriv(x, y)` gives f'(x) from the input or the output, whichever is cheaper.
 
 
-def _unary(fn, deriv, real_only=False):
+def _unary(fn, deriv, real_only=False, linear=False):
+    """Register dx = dy * deriv(x, y).  A `linear` function's derivative is a constant: its pullback keeps only
+    the shape and dtype of x."""
     name = f"numpy.{fn.__name__}"
 
     def unary_rrule(x, *out, **kwargs):
@@ -130,12 +143,13 @@ def _unary(fn, deriv, real_only=False):
         if real_only:
             refuse_complex(name, x)
         y = fn(x, **kwargs)
+        kept_x, kept_y = (stand_in(x), None) if linear else (x, y)
 
         def pullback(dy):
-            if dy is None or not differentiable(x):
+            if dy is None or not differentiable(kept_x):
                 return (None,)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return (fit_cotangent(x, dy * deriv(x, y)),)
+                return (fit_cotangent(kept_x, dy * deriv(kept_x, kept_y)),)
         return y, named(pullback, fn.__name__)
     unary_rrule.__name__ = unary_rrule.__qualname__ = f"{fn.__name__}_rrule"
     rrule(fn)(unary_rrule)
@@ -143,8 +157,8 @@ def _unary(fn, deriv, real_only=False):
 
 _LN2, _LN10 = np.log(2.0), np.log(10.0)
 
-_unary(np.negative, lambda x, y: -1.0)
-_unary(np.positive, lambda x, y: 1.0)
+_unary(np.negative, lambda x, y: -1.0, linear=True)
+_unary(np.positive, lambda x, y: 1.0, linear=True)
 _unary(np.square, lambda x, y: 2.0 * x)
 _unary(np.sqrt, lambda x, y: 0.5 / y)
 _unary(np.cbrt, lambda x, y: 1.0 / (3.0 * y * y), real_only=True)     # y = x^(1/3): y' = 1 / (3 y^2)
@@ -168,10 +182,10 @@ _unary(np.tanh, lambda x, y: 1.0 - y * y)
 _unary(np.arcsinh, lambda x, y: 1.0 / np.sqrt(x * x + 1.0))
 _unary(np.arccosh, lambda x, y: 1.0 / np.sqrt(x * x - 1.0))
 _unary(np.arctanh, lambda x, y: 1.0 / (1.0 - x * x))
-_unary(np.deg2rad, lambda x, y: np.pi / 180.0, real_only=True)
-_unary(np.radians, lambda x, y: np.pi / 180.0, real_only=True)
-_unary(np.rad2deg, lambda x, y: 180.0 / np.pi, real_only=True)
-_unary(np.degrees, lambda x, y: 180.0 / np.pi, real_only=True)
+_unary(np.deg2rad, lambda x, y: np.pi / 180.0, real_only=True, linear=True)
+_unary(np.radians, lambda x, y: np.pi / 180.0, real_only=True, linear=True)
+_unary(np.rad2deg, lambda x, y: 180.0 / np.pi, real_only=True, linear=True)
+_unary(np.degrees, lambda x, y: 180.0 / np.pi, real_only=True, linear=True)
 _unary(np.fabs, lambda x, y: np.sign(x), real_only=True)            # 0 at the kink, as JAX and autograd
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedError
-from .elementwise import differentiable, fit_cotangent, keyword_signature, named, refuse_complex, refuse_out
+from .elementwise import (differentiable, fit_cotangent, keyword_signature, named, refuse_complex, refuse_out,
+                          stand_in)
 from .registry import non_differentiable, rrule
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -63,9 +64,10 @@ def _full(e, shape):
     return np.array(np.broadcast_to(e, shape))
 
 
-def _reduction(fn, name, params, back, short=None):
+def _reduction(fn, name, params, back, short=None, shape_only=False):
     """Register the rule of a reduction `fn(x, *args, **kwargs)`.  `back(x, y, p, dy)` is its pullback for the
-    array argument, given the bound parameters `p`; it runs only when `x` can carry a cotangent."""
+    array argument, given the bound parameters `p`; it runs only when `x` can carry a cotangent.  With
+    `shape_only`, the pullback keeps only the shape and dtype of `x` and not `y` (sums, means, cumulative sums)."""
     short = short or fn.__name__
 
     def reduction_rrule(x, *args, **kwargs):
@@ -73,12 +75,13 @@ def _reduction(fn, name, params, back, short=None):
         refuse_out(name, p)
         y = fn(x, *args, **kwargs)
         n = 1 + len(args)
+        kept_x, kept_y = (stand_in(x), None) if shape_only else (x, y)
 
         def pullback(dy):
-            if dy is None or not differentiable(x):
+            if dy is None or not differentiable(kept_x):
                 return (None,) * n
             with np.errstate(divide="ignore", invalid="ignore"):
-                return (fit_cotangent(x, back(np.asarray(x), y, p, dy)),) + (None,) * (n - 1)
+                return (fit_cotangent(kept_x, back(np.asarray(kept_x), kept_y, p, dy)),) + (None,) * (n - 1)
         return y, named(pullback, short)
     reduction_rrule.__name__ = reduction_rrule.__qualname__ = f"{short}_rrule"
     rrule(fn)(reduction_rrule)
@@ -99,9 +102,9 @@ def _mean_back(x, y, p, dy):
 
 
 for _fn, _name in [(np.sum, "numpy.sum"), (np.ndarray.sum, "ndarray.sum")]:
-    _reduction(_fn, _name, SUM_PARAMS, _sum_back)
+    _reduction(_fn, _name, SUM_PARAMS, _sum_back, shape_only=True)
 for _fn, _name in [(np.mean, "numpy.mean"), (np.ndarray.mean, "ndarray.mean")]:
-    _reduction(_fn, _name, MEAN_PARAMS, _mean_back)
+    _reduction(_fn, _name, MEAN_PARAMS, _mean_back, shape_only=True)
 
 # ---------------------------------------------------------------------------------------------------------------
 # prod: dx_i = dy * (product of the other elements of its group), from exclusive products from the left and from
@@ -304,7 +307,7 @@ def _cumprod_back(x, y, p, dy):
 
 
 for _fn, _name in [(np.cumsum, "numpy.cumsum"), (np.ndarray.cumsum, "ndarray.cumsum")]:
-    _reduction(_fn, _name, SCAN_PARAMS, _cumsum_back)
+    _reduction(_fn, _name, SCAN_PARAMS, _cumsum_back, shape_only=True)
 for _fn, _name in [(np.cumprod, "numpy.cumprod"), (np.ndarray.cumprod, "ndarray.cumprod")]:
     _reduction(_fn, _name, SCAN_PARAMS, _cumprod_back)
 
