@@ -140,10 +140,14 @@ def _tuple_facts(s: Stmt, typemap):
     f = s.fn.value
     if f is ops.build_tuple:
         return ("build",)
-    if len(s.args) != 2 or not isinstance(s.args[1], Const) or not isinstance(s.args[0], Var):
+    if len(s.args) != 2 or not isinstance(s.args[0], Var):
         return None
     t = typemap.get(s.args[0])
     if not isinstance(t, Tuple):
+        return None
+    if f is operator.getitem and isinstance(s.args[1], Var) and typemap.get(s.args[1]) == Scalar(int):
+        return ("getitem_at", len(t.elts))  # a tuple indexed by an int known only at run time
+    if not isinstance(s.args[1], Const):
         return None
     n, i = len(t.elts), s.args[1].value
     if f is operator.getitem and type(i) is int and -n <= i < n:
@@ -180,7 +184,7 @@ def plan_blocks(ir: IR, active: set) -> list:
             if facts is not None:
                 kinds.append("tuple")
                 info.append(facts)
-                n = 0
+                n = 1 if facts[0] == "getitem_at" else 0  # the index, for getitem_at
             elif rule is not None:
                 kinds.append("inline")
                 info.append(rule)
@@ -237,7 +241,7 @@ def transform(ir: IR, active_args) -> Transform:
     rewrite_mutating_methods(ir)
     active = activity(ir, active_args)
     plans = plan_blocks(ir, active)
-    fwd = simplify(forward_ir(ir, plans, _meta(ir, "forward")))
+    fwd = simplify(forward_ir(ir, active, plans, _meta(ir, "forward")))
     adj = simplify(adjoint_ir(ir, active, plans, _meta(ir, "adjoint")))
     return Transform(ir, fwd, adj, active, plans, len(ir.entry.args))
 

@@ -167,9 +167,13 @@ def entry_types(func, entry) -> tuple:
     return tuple(out)
 
 
-def derived(func, entry, closure_active: bool = True) -> Derived:
+def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
+    """The derivation for these entry arguments; `mask` (one bool per entry argument) marks the ones the caller
+    wants cotangents for (None: all)."""
     types_ = entry_types(func, entry)
     active = tuple(has_float_data(v) for v in entry)
+    if mask is not None:
+        active = tuple(a and m for a, m in zip(active, mask))
     if not closure_active and func.__code__.co_freevars:
         active = (False,) + active[1:]
     key = (func.__code__, types_, active)
@@ -203,7 +207,37 @@ def _derive(func, argtypes, active) -> Derived:
     return Derived(t, executable(t.forward), executable(t.adjoint), list(ir.meta.assumptions), version)
 
 
-def call_derived(f, target, args, kwargs, closure_active: bool = True):
+def entry_mask(plan, nlead: int, mask) -> tuple:
+    """The caller's per-operand activity (positional operands, then keyword operands in order) mapped onto the
+    entry parameters; leading arguments (a bound method's self) count as active, defaults as constants."""
+    out = []
+    for kind, src in plan:
+        if kind == "pos":
+            out.append(src < nlead or mask[src - nlead])
+        elif kind == "kw":
+            out.append(mask.kw(src))
+        elif kind == "default":
+            out.append(False)
+        elif kind == "varpos":
+            out.append(any(i < nlead or mask[i - nlead] for i in src))
+        else:
+            out.append(any(mask.kw(name) for _, name in src))
+    return tuple(out)
+
+
+class OperandMask(tuple):
+    """Activity of a call's operands: positional ones by index, keyword ones by name (`kw`)."""
+
+    def __new__(cls, positional, keywords: dict):
+        self = super().__new__(cls, positional)
+        self.keywords = keywords
+        return self
+
+    def kw(self, name) -> bool:
+        return self.keywords.get(name, True)
+
+
+def call_derived(f, target, args, kwargs, closure_active: bool = True, mask=None):
     """(y, pullback) for a call of Python code; pullback(dy) -> (df, *dargs, *dkwargs).  With `closure_active`
     false (a top-level call, whose own cotangent nobody asks for) what a closure captured is not differentiated."""
     func, lead, kind = target
@@ -214,7 +248,12 @@ def call_derived(f, target, args, kwargs, closure_active: bool = True):
     closure = bool(func.__code__.co_freevars)
     if closure:
         entry = [func] + entry
-    d = derived(func, entry, closure_active)
+    emask = None
+    if mask is not None:
+        emask = entry_mask(plan, len(lead), mask)
+        if closure:
+            emask = (True,) + emask
+    d = derived(func, entry, closure_active, emask)
     y, tape = d.forward(*entry)
     nlead = len(lead)
 

@@ -13,11 +13,12 @@ import operator
 from . import ops
 from .ir import IR, Block, Br, CondBr, Const, Raise, Return, Stmt, Var
 from .rules.registry import lookup
-from .runtime import STORES, fwd_call, rule_call
+from .derive import OperandMask
+from .runtime import STORES, fwd_call, fwd_call_masked, rule_call
 from .types import Scalar
 
 
-def forward_ir(ir: IR, plans: list, meta) -> IR:
+def forward_ir(ir: IR, active: set, plans: list, meta) -> IR:
     from .adjoint import inline_saved, predecessors
     fwd = IR(meta=meta)
     vmap: dict = {}
@@ -54,6 +55,8 @@ def forward_ir(ir: IR, plans: list, meta) -> IR:
                 vmap[s.var] = nv
                 if kind == "inline":
                     record.extend(nv if p == "y" else args[p] for p in inline_saved(s, plan.info[k]))
+                elif kind == "tuple" and plan.info[k][0] == "getitem_at":
+                    record.append(args[1])
                 continue
             if kind == "store":
                 pair = nb.push(STORES[s.fn.value], *args, line=s.line)
@@ -64,7 +67,13 @@ def forward_ir(ir: IR, plans: list, meta) -> IR:
                 else:
                     pair = nb.push(rule, *args, line=s.line)
             else:
-                pair = nb.push(fwd_call, m(s.fn), *args, kwargs=kwargs, line=s.line)
+                pos = [isinstance(o, Var) and o in active for o in s.args]
+                kws = {k: isinstance(o, Var) and o in active for k, o in s.kwargs}
+                if all(pos) and all(kws.values()):
+                    pair = nb.push(fwd_call, m(s.fn), *args, kwargs=kwargs, line=s.line)
+                else:  # tell the callee which operands are differentiated
+                    mask = Const(OperandMask(pos, kws))
+                    pair = nb.push(fwd_call_masked, mask, m(s.fn), *args, kwargs=kwargs, line=s.line)
             vmap[s.var] = nb.push(operator.getitem, pair, 0, type=s.type, line=s.line, hint=s.var.hint)
             record.append(nb.push(operator.getitem, pair, 1, line=s.line))
         if plan.stack:

@@ -16,12 +16,13 @@ import operator
 
 import numpy as np
 
-from . import ops
+from . import inline_rules, ops
 from .ir import IR, Block, Br, CondBr, Const, Return, Var
 from .tangent import accum
 from .types import ANY
 
 NONE = Const(None)
+ZERO = Const(0.0)  # the zero cotangent of a float that crosses blocks: keeps loops in plain arithmetic
 
 
 class SymTuple:
@@ -36,11 +37,12 @@ class SymTuple:
 class CotangentEnv:
     """The cotangents of primal variables while one adjoint block is emitted."""
 
-    def __init__(self, block: Block, active: set, definite: set, initial: dict):
+    def __init__(self, block: Block, active: set, definite: set, initial: dict, zeros: dict):
         self.block = block
         self.active = active
         self.definite = definite  # adjoint Vars certainly not None
         self.env = dict(initial)
+        self.zeros = zeros  # variables whose zero cotangent is 0.0 rather than None (float slots)
 
     def push(self, fn, *args, hint=None):
         return self.block.push(fn, *args, hint=hint)
@@ -51,7 +53,10 @@ class CotangentEnv:
         return v
 
     def get(self, v):
-        return self.env.get(v, NONE)
+        return self.env.get(v, self.zeros.get(v, NONE))
+
+    def is_definite(self, d) -> bool:
+        return d in self.definite or (isinstance(d, Const) and d.value is not None)
 
     def real(self, d):
         """An adjoint operand for a cotangent (a SymTuple is built into a tuple here)."""
@@ -63,26 +68,26 @@ class CotangentEnv:
 
     def take(self, v):
         """The cotangent of v, leaving zero in its place (the adjoint has reached v's definition)."""
-        d = self.env.get(v, NONE)
+        d = self.get(v)
         if v in self.env:
-            self.env[v] = NONE
+            self.env[v] = self.zeros.get(v, NONE)
         return d
 
     def set(self, v, d):
         self.env[v] = d
 
     def _sum(self, a, b):
-        if a is NONE:
+        if a is NONE or (a is ZERO and self.is_definite(b)):
             return b
-        if b is NONE:
+        if b is NONE or b is ZERO:
             return a
         if isinstance(a, SymTuple) and isinstance(b, SymTuple) and len(a.items) == len(b.items):
             return SymTuple(self._sum(x, y) for x, y in zip(a.items, b.items))
         a, b = self.real(a), self.real(b)
-        if a in self.definite and b in self.definite:
+        if self.is_definite(a) and self.is_definite(b):
             return self.push_definite(operator.add, a, b)
         v = self.push(accum, a, b)
-        if a in self.definite or b in self.definite:
+        if self.is_definite(a) or self.is_definite(b):
             self.definite.add(v)
         return v
 
@@ -134,6 +139,9 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
     uses = _uses(ir)
     slots = [v for v in defined_in if v in active and any(u != defined_in[v] for u in uses.get(v, ()))]
     slot_index = {v: i for i, v in enumerate(slots)}
+    typemap = ir.types()
+    zeros = {v: ZERO for v in slots if inline_rules.category(v, typemap.get(v)) == "f"}
+    slot_zeros = tuple(zeros.get(v, NONE) for v in slots)
     preds = predecessors(ir)
     index = {id(b): i for i, b in enumerate(ir.blocks)}
     recording = sorted(p.index for p in plans if p.stack)
@@ -148,19 +156,21 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
     for nb in bars:
         for v in slots:
             nb.add_arg(ANY, f"d{v.hint}" if v.hint else None)
-    _dispatch_returns(ir, adj, entry, tape, bars, index, len(slots))
+    _dispatch_returns(ir, adj, entry, tape, bars, index, slot_zeros)
 
     edge_blocks = []
     definite = {dy}  # the adjoint is never called with dy=None (see derive.call_derived)
+    for nb in bars:  # float slots hold 0.0 or a sum, never None
+        definite.update(a for v, a in zip(slots, nb.args) if v in zeros)
     for b, nb, plan in zip(ir.blocks, bars, plans):
         if isinstance(b.term, Return):
             # Only the adjoint's entry jumps here: start from dy in the returned value's slot.
-            initial = {v: NONE for v in slots}
+            initial = {v: zeros.get(v, NONE) for v in slots}
             if isinstance(b.term.value, Var) and b.term.value in active:
                 initial[b.term.value] = dy
         else:
             initial = dict(zip(slots, nb.args))
-        env = CotangentEnv(nb, active, definite, initial)
+        env = CotangentEnv(nb, active, definite, initial, zeros)
         rec = env.push(list.pop, stackvars[plan.index], hint="rec") if plan.stack else None
         _pull_back_block(b, plan, env, rec, slot_index)
         dargs = [env.real(env.take(v) if v in slot_index else env.get(v)) for v in b.args]
@@ -176,7 +186,8 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
             eb = Block()
             e_slots = [eb.add_arg(ANY) for _ in slots]
             e_dargs = [eb.add_arg(ANY) for _ in dargs]
-            eenv = CotangentEnv(eb, active, set(), dict(zip(slots, e_slots)))
+            eenv = CotangentEnv(eb, active, definite, dict(zip(slots, e_slots)), zeros)
+            definite.update(a for v, a in zip(slots, e_slots) if v in zeros)
             for a, da in zip(args, e_dargs):
                 eenv.add(a, da)
             eb.term = Br(bars[index[id(p)]], tuple(eenv.get(v) for v in slots))
@@ -188,7 +199,7 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
     return adj
 
 
-def _dispatch_returns(ir, adj, entry, tape, bars, index, nslots):
+def _dispatch_returns(ir, adj, entry, tape, bars, index, slot_zeros):
     """The adjoint's entry jumps to the adjoint of the block that returned (tape[0] says which)."""
     returns = [b for b in ir.blocks if isinstance(b.term, Return)]
     if not returns:  # the function always raises: nothing to differentiate
@@ -199,10 +210,10 @@ def _dispatch_returns(ir, adj, entry, tape, bars, index, nslots):
     for k, rb in enumerate(returns):
         target = bars[index[id(rb)]]
         if k == len(returns) - 1:
-            cur.term = Br(target, (NONE,) * nslots)
+            cur.term = Br(target, slot_zeros)
             break
         nxt = Block()
-        cur.term = CondBr(cur.push(operator.eq, ret_id, index[id(rb)]), target, (NONE,) * nslots, nxt, ())
+        cur.term = CondBr(cur.push(operator.eq, ret_id, index[id(rb)]), target, slot_zeros, nxt, ())
         adj.blocks.append(nxt)
         cur = nxt
 
@@ -239,9 +250,15 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
         if kind == "store":
             _pull_back_store(s, env, rec, start, dv)
             continue
-        if dv is NONE:
+        if dv is NONE or dv is ZERO:
             continue
-        if kind == "tuple":
+        if kind == "tuple" and plan.info[k][0] == "getitem_at":
+            target = s.args[0]
+            if target in env.active:
+                index = env.push(operator.getitem, rec, start, hint="index")
+                total = env.push_definite(add_at, env.real(env.get(target)), plan.info[k][1], index, env.real(dv))
+                env.set(target, total)
+        elif kind == "tuple":
             _pull_back_tuple(s, plan.info[k], env, dv)
         elif kind == "inline":
             rule = plan.info[k]
@@ -249,7 +266,7 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
             saved = {p: (env.push(operator.getitem, rec, start + recorded_saves.index(p), hint="saved")
                          if p in recorded_saves else s.args[p]) for p in set(rule.saves) | set(recorded_saves)}
             dv = env.real(dv)
-            if dv not in env.definite:  # may be None at run time (a rule's zero): make it a real zero
+            if not env.is_definite(dv):  # may be None at run time (a rule's zero): make it a real zero
                 dv = env.push_definite(*((zeros_if_none, dv, saved["y"]) if rule.out_cat == "a"
                                          else (zero_if_none, dv)))
             cts = rule.emit(_Emitter(env), dv, saved)
@@ -296,6 +313,13 @@ def _pull_back_tuple(s, info, env, dv):
                 env.add(o, dv.items[i])
             elif isinstance(o, Var) and o in env.active:
                 env.add(o, env.push(item_or_none, dv, i))
+
+
+def add_at(ct, n, i, d):
+    """A tuple's cotangent `ct` (None is zero) with `d` added at position i (an int known only at run time)."""
+    items = [None] * n if ct is None else list(ct)
+    items[i] = accum(items[i], d)
+    return tuple(items)
 
 
 def zeros_if_none(d, y):

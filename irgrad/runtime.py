@@ -152,6 +152,18 @@ def fwd_call(f, /, *args, **kwargs):
     raise NoRuleError(no_rule_message(f))
 
 
+def fwd_call_masked(mask, f, /, *args, **kwargs):
+    """`fwd_call` where the caller knows which operands are active (`mask`, a derive.OperandMask): Python code is
+    derived for those only, so no cotangent is computed for data the caller does not differentiate."""
+    rule, _ = lookup(f)
+    if rule is None:
+        from .derive import call_derived, python_target
+        target = python_target(f)
+        if target is not None:
+            return call_derived(f, target, args, kwargs, mask=mask)
+    return fwd_call(f, *args, **kwargs)
+
+
 def no_rule_message(f) -> str:
     from .printer import callable_name
     name = callable_name(f)

@@ -53,12 +53,17 @@ def _short(v):
     return repr(v)
 
 
+_NUMBERS = (float, np.ndarray, np.float64, complex, int)
+
+
 def accum(a, b):
     """a + b for cotangents, structurally; None is zero."""
     if a is None:
         return b
     if b is None:
         return a
+    if type(a) in _NUMBERS:  # the common case first
+        return a + b
     if isinstance(a, Tangent) and isinstance(b, Tangent):
         out = dict(a._fields)
         for k, v in b._fields.items():

@@ -172,6 +172,7 @@ str_ = Scalar(str)
 none = Scalar(type(None))
 
 _SCALARS = (bool, int, float, complex, str, type(None))
+_DTYPE_NAMES: dict = {}
 _MAX_DEPTH = 3
 
 
@@ -183,7 +184,10 @@ def typeof(value, _depth: int = 0) -> Type:
     if t in _SCALARS:
         return Scalar(t)
     if isinstance(value, np.ndarray):
-        return Array(value.dtype.name, value.ndim)
+        name = _DTYPE_NAMES.get(value.dtype)
+        if name is None:
+            name = _DTYPE_NAMES[value.dtype] = value.dtype.name  # dtype.name is slow: called on every signature
+        return Array(name, value.ndim)
     if isinstance(value, np.generic):
         return Scalar(t)
     if _depth >= _MAX_DEPTH:
@@ -191,6 +195,8 @@ def typeof(value, _depth: int = 0) -> Type:
     if t is tuple:
         return Tuple(tuple(typeof(v, _depth + 1) for v in value))
     if t is list:
+        if value and type(value[0]) in _SCALARS and all(type(v) is type(value[0]) for v in value):
+            return List(Scalar(type(value[0])))  # the common case, without a join per element
         return List(join_all([typeof(v, _depth + 1) for v in value]) if value else ANY)
     if t is dict:
         if not value:
