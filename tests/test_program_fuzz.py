@@ -29,16 +29,22 @@ def test_generator_makes_the_constructs_it_promises():
     for seed in range(300):
         source, _ = fuzz.random_program(seed)
         for word in ("for ", "while ", "if ", "elif ", "else:", "break", "continue", "return", " if ", " and ",
-                     " or ", "not ", "+=", "append"):
+                     " or ", "not ", "+=", "append", "sum([", "lambda q"):
             if word in source:
                 seen.add(word)
-    assert len(seen) == 14, seen
+    assert len(seen) == 16, seen
 
 
 def test_seeded_programs_roundtrip():
     # The generator driven by a plain seeded random: a fixed set of larger programs on every run.
     for seed in range(100):
         fuzz.check_roundtrip(*fuzz.random_program(seed))
+
+
+def test_seeded_programs_mostly_return_values():
+    # Errors are compared too, but a generator whose programs mostly fail early would test little else.
+    kinds = [fuzz.check_roundtrip(*fuzz.random_program(seed))[0] for seed in range(100, 300)]
+    assert kinds.count("value") > len(kinds) // 2
 
 
 def test_an_unbound_local_program_raises_as_cpython_does():

@@ -3,8 +3,10 @@
 `programs()` is a hypothesis strategy of `(source, args)`: the source of a function `f(a, b, n)` built from
 assignments, augmented assignments, tuple swaps, if/elif/else, conditional expressions, and/or/not, chained
 comparisons, `for` over ranges, counted `while` loops, `break`, `continue`, early returns, list appends and a
-few builtin calls.  Locals are sometimes assigned on one branch only, so reads of unbound locals (and the
-UnboundLocalError they raise) are exercised too; so are division by zero and its ZeroDivisionError.
+few builtin calls, list comprehensions (whose variable may shadow a local) and lambdas (which turn the locals
+they read into closure cells).  Locals are sometimes left unassigned or assigned on one branch only, so reads of
+unbound locals and empty cells (and the UnboundLocalError or NameError they raise) are exercised too; so are
+division by zero and its ZeroDivisionError.
 
 Run as a script to print a few programs, or to check many without pytest:
 
@@ -70,7 +72,7 @@ def _name(choose, scope: Scope) -> str:
 
 
 def expression(choose, scope: Scope, size: int = 2) -> str:
-    kind = choose.int(0, 9 if size > 0 else 2)
+    kind = choose.int(0, 11 if size > 0 else 2)
     if kind <= 1:
         return _name(choose, scope)
     if kind == 2:
@@ -88,6 +90,15 @@ def expression(choose, scope: Scope, size: int = 2) -> str:
         return f"{fn}({expression(choose, scope, sub)}, {expression(choose, scope, sub)})"
     if kind == 8:
         return f"(-{expression(choose, scope, sub)})"
+    if kind == 10:
+        # The comprehension variable may shadow a local (3.12+ saves and restores it around the loop).
+        var = choose.pick(LOCALS + ("c",))
+        inner = Scope(scope.loop_vars + (var,), scope.in_loop, scope.depth)
+        return f"sum([{expression(choose, inner, sub)} for {var} in range({choose.int(0, 3)})])"
+    if kind == 11:
+        # A lambda makes every local it reads a closure cell of `f`.
+        inner = Scope(scope.loop_vars + ("q",), scope.in_loop, scope.depth)
+        return f"(lambda q: {expression(choose, inner, sub)})({expression(choose, scope, sub)})"
     op = choose.pick(["and", "or"])
     return f"({expression(choose, scope, sub)} {op} {expression(choose, scope, sub)})"
 
@@ -171,7 +182,9 @@ def random_program(seed):
 
 
 def program(choose: Choices):
-    body = statements(choose, Scope(), 1, choose.int(1, 5))
+    # Most programs start with their locals bound, so that most runs get past the first read.
+    prelude = [f"    {v} = {choose.pick(INT_CONSTS + FLOAT_CONSTS)!r}" for v in LOCALS if choose.int(0, 5)]
+    body = prelude + statements(choose, Scope(), 1, choose.int(1, 5))
     result = choose.pick(["a", "b", "(a, b)", "(a, x)", "(y, z, a)"])
     source = "\n".join(["def f(a, b, n):", "    out = []"] + body + [f"    return {result}, out", ""])
     args = (choose.pick(tuple(range(-4, 7)) + FLOAT_CONSTS), choose.int(-3, 5), choose.int(0, 4))
