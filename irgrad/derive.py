@@ -10,6 +10,8 @@ from __future__ import annotations
 import inspect
 import threading
 import types
+
+import numpy as np
 from dataclasses import dataclass
 
 from . import types as T
@@ -167,16 +169,62 @@ def entry_types(func, entry) -> tuple:
     return tuple(out)
 
 
+_PLAIN_SCALARS = (float, int, bool, complex, str, type(None))
+
+
+def fast_key(v, depth: int = 0):
+    """A cheap, hashable key of a value's abstract type: equal keys imply equal `types.typeof` (a key may be finer
+    than the type, never coarser), so the cache can be probed without building Types."""
+    t = type(v)
+    if t in _PLAIN_SCALARS:
+        return t
+    if t is np.ndarray:
+        return (t, v.dtype, v.ndim)
+    if isinstance(v, np.generic):
+        return t
+    if isinstance(v, (types.MethodType, types.BuiltinMethodType)):
+        owner = v.__self__
+        if owner is not None and not isinstance(owner, types.ModuleType):
+            return (t, _Identity(owner), v.__name__)  # made afresh on each access: keyed by what it binds
+    if isinstance(v, (types.FunctionType, types.BuiltinFunctionType, type, types.ModuleType, np.ufunc)):
+        return _Identity(v)  # typeof gives Constant(v)
+    if depth >= T.MAX_DEPTH:
+        return t  # typeof gives Any this deep
+    if t is tuple:
+        return (t,) + tuple(fast_key(x, depth + 1) for x in v)
+    if t is list:
+        if v and type(v[0]) in _PLAIN_SCALARS and all(type(x) is type(v[0]) for x in v):
+            return (t, type(v[0]))
+        return (t, len(v)) + tuple(fast_key(x, depth + 1) for x in v)
+    if t is dict:
+        return (t,) + tuple((fast_key(k, depth + 1), fast_key(x, depth + 1)) for k, x in v.items())
+    dct = getattr(v, "__dict__", None)
+    if isinstance(dct, dict):
+        return (t,) + tuple((k, fast_key(x, depth + 1)) for k, x in dct.items())
+    return _Identity(v)
+
+
+class _Identity:
+    """A key that is the object itself, compared by identity (and holding it, so its id is never reused)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return isinstance(other, _Identity) and other.obj is self.obj
+
+
 def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
     """The derivation for these entry arguments; `mask` (one bool per entry argument) marks the ones the caller
-    wants cotangents for (None: all)."""
-    types_ = entry_types(func, entry)
-    active = tuple(has_float_data(v) for v in entry)
-    if mask is not None:
-        active = tuple(a and m for a, m in zip(active, mask))
-    if not closure_active and func.__code__.co_freevars:
-        active = (False,) + active[1:]
-    key = (func.__code__, types_, active)
+    wants cotangents for (None: all).  Probed with `fast_key`; Types are built only on a miss."""
+    closure = bool(func.__code__.co_freevars)
+    keys = tuple(None if (i == 0 and closure) else fast_key(v) for i, v in enumerate(entry))
+    key = (func.__code__, keys, mask, closure_active)
     d = _cache.get(key)
     if d is not None and d.valid():
         _stats["hits"] += 1
@@ -186,7 +234,12 @@ def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
         if d is not None and d.valid():
             return d
         _stats["misses"] += 1
-        d = _derive(func, types_, active)
+        active = tuple(has_float_data(v) for v in entry)
+        if mask is not None:
+            active = tuple(a and m for a, m in zip(active, mask))
+        if not closure_active and closure:
+            active = (False,) + active[1:]
+        d = _derive(func, entry_types(func, entry), active)
         _cache[key] = d
         return d
 

@@ -29,6 +29,8 @@ from .types import Array, Scalar
 def category(x, t):
     if isinstance(x, Const):
         v = x.value
+        if isinstance(v, np.ndarray):
+            return "a"  # a constant array (a global's data): no cotangent, but it broadcasts like any array
         return "n" if isinstance(v, (int, float, bool)) else None
     if isinstance(t, Scalar):
         if t.pytype is float or (isinstance(t.pytype, type) and issubclass(t.pytype, np.floating)):
@@ -56,6 +58,16 @@ def reduce_adjoint(dy, x, axis=None, keepdims=False, scale=1.0):
         dy = np.expand_dims(dy, axis)
     out = np.broadcast_to(dy, x.shape)
     return out * scale if scale != 1.0 else np.array(out)
+
+
+def extremum_adjoint(dy, x, y, axis=None, keepdims=False):
+    """Cotangent of x for y = max(x) or min(x) over `axis`: dy shared equally among the elements that tie for the
+    extremum (as the rule library's max/min do)."""
+    if axis is not None and not keepdims:
+        dy = np.expand_dims(dy, axis)
+        y = np.expand_dims(y, axis)
+    hit = x == y
+    return hit * (dy / np.sum(hit, axis=axis, keepdims=True))
 
 
 def mean_adjoint(dy, x, axis=None, keepdims=False):
@@ -215,6 +227,12 @@ def _reduce_make(adjoint_fn):
     return make
 
 
+def _extremum_make(cats, s, need):
+    kw = {k: v.value for k, v in s.kwargs}
+    axis, keepdims = kw.get("axis"), bool(kw.get("keepdims", False))
+    return _rule({0, "y"}, lambda E, dy, saved: [E.call(extremum_adjoint, dy, saved[0], saved["y"], axis, keepdims)])
+
+
 def _rule(saves, emit):
     r = InlineRule(tuple(sorted(saves, key=str)), emit)
     emit.rule = r
@@ -273,11 +291,18 @@ RULES = {
     np.maximum: (_relu_ok, _relu_make),
     np.sum: (_reduce_ok, _reduce_make(reduce_adjoint)),
     np.mean: (_reduce_ok, _reduce_make(mean_adjoint)),
+    np.max: (_reduce_ok, _extremum_make),
+    np.min: (_reduce_ok, _extremum_make),
+    np.amax: (_reduce_ok, _extremum_make),
+    np.amin: (_reduce_ok, _extremum_make),
 }
 # In-place operators equal the plain ones on floats (on arrays they mutate, and keep their refusing rule).
 for _ip, _plain in ((operator.iadd, operator.add), (operator.isub, operator.sub), (operator.imul, operator.mul),
                     (operator.itruediv, operator.truediv)):
     RULES[_ip] = (lambda cats, s, _ok=RULES[_plain][0]: cats[0] != "a" and _ok(cats, s), RULES[_plain][1])
+
+
+_TAKES_AXIS = (np.sum, np.mean, np.max, np.min, np.amax, np.amin)
 
 
 def find(stmt, typemap, active):
@@ -288,7 +313,7 @@ def find(stmt, typemap, active):
         entry = RULES.get(stmt.fn.value)
     except TypeError:
         return None
-    if entry is None or (stmt.kwargs and stmt.fn.value not in (np.sum, np.mean)):
+    if entry is None or (stmt.kwargs and stmt.fn.value not in _TAKES_AXIS):
         return None
     cats = [category(a, typemap.get(a) if isinstance(a, Var) else None) for a in stmt.args]
     if not cats or any(c is None for c in cats):

@@ -19,7 +19,7 @@ from .errors import IrgradError
 from .ir import IR, Block, Br, CondBr, Const, Raise, Return, Stmt, Var
 from .rules.registry import lookup
 from .runtime import STORES
-from .types import ANY, typeof
+from .types import ANY, Constant, Instance, Method, typeof
 
 MAX_STMTS = 400  # a callee larger than this (after its own inlining) stays a call
 MAX_DEPTH = 4
@@ -41,16 +41,20 @@ def inline_calls(ir: IR, _stack: tuple = ()) -> IR:
     code = ir.meta.code
     stack = _stack + ((code,) if code is not None else ())
     typemap = ir.types()
+    defs = {s.var: s for _, s in ir.stmts()}
     failed: set = set()
     work = list(ir.blocks)
     while work:
         b = work.pop(0)
         for j, s in enumerate(b.stmts):
-            if not (isinstance(s.fn, Const) and _inlinable(s.fn.value)):
+            target = _static_callee(s, typemap, defs)
+            if target is None:
                 continue
-            f = s.fn.value
+            f, lead = target
             if f.__code__ in stack or f.__code__ in failed:
                 continue
+            if lead:  # a method or callable object: the callee takes self first
+                s = Stmt(s.var, Const(f), tuple(lead) + s.args, s.kwargs, s.type, s.line)
             found = _callee_ir(f, s, typemap, stack)
             if found is None:
                 failed.add(f.__code__)
@@ -59,9 +63,37 @@ def inline_calls(ir: IR, _stack: tuple = ()) -> IR:
             post = _splice(ir, b, j, s, callee, pre, operands)
             ir.meta.assumptions.extend(callee.meta.assumptions)
             typemap.update(callee.types())
+            defs.update({cs.var: cs for cs in post.stmts})
             work.insert(0, post)
             break
     return ir
+
+
+def _static_callee(s: Stmt, typemap, defs):
+    """(function, leading operands) when the statement calls Python code that is fixed by the IR's types: a
+    constant function, a variable typed as a known function, a bound method, or an instance of a class whose
+    `__call__` is Python.  The types come from the derivation's signature, so they hold on every call."""
+    fn = s.fn
+    if isinstance(fn, Const):
+        return (fn.value, ()) if _inlinable(fn.value) else None
+    t = typemap.get(fn)
+    if isinstance(t, Constant):
+        v = t.value
+        if _inlinable(v):
+            return v, ()
+        if isinstance(v, types.MethodType) and _inlinable(v.__func__):
+            return v.__func__, (Const(v.__self__),)
+        return None
+    if isinstance(t, Method) and _inlinable(t.func):
+        src = defs.get(fn)  # `%m = getattr(%obj, 'name')`: the method's self is %obj
+        if src is not None and src.fn == Const(getattr) and len(src.args) == 2:
+            return t.func, (src.args[0],)
+        return None
+    if isinstance(t, Instance) and not issubclass(t.cls, type):
+        call = getattr(t.cls, "__call__", None)
+        if _inlinable(call):
+            return call, (fn,)
+    return None
 
 
 def _operand_type(x, typemap):

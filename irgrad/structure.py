@@ -205,33 +205,39 @@ def structure(blocks: list, hooks: Hooks, budget: int | None = None) -> list:
 class _Structurer:
     def __init__(self, blocks: list, hooks: Hooks, budget: int | None):
         self.hooks = hooks
-        order = _reverse_postorder(blocks[0])
-        self.blocks = order  # node number = position in reverse postorder
+        entry = blocks[0]
+        hops = {}  # id(block) -> per edge, the blocks it passes through: [(block, args), ...]
+        for b in blocks:
+            hops[id(b)] = [_thread(target, args, entry) for target, args in b.term.edges()]
+        order = _reverse_postorder(entry, lambda b: [h[-1][0] for h in hops[id(b)]])
         num = {id(b): i for i, b in enumerate(order)}
-        self.succ = [[num[id(s)] for s in b.successors()] for b in order]
-        self.nin = [0] * len(order)  # in-edges, counting both arms of a CondBr to one block
-        g = nx.DiGraph()
-        g.add_nodes_from(range(len(order)))
-        for u, ss in enumerate(self.succ):
+        # Nodes are numbers; a node is a block, and a block split out of an irreducible loop is several nodes.
+        node_block = list(order)
+        succ = [[num[id(h[-1][0])] for h in hops[id(b)]] for b in order]
+        g, idom, self.back, dag = _split_irreducible(succ, node_block, limit=4 * len(order) + 16)
+        # Renumber in reverse postorder of the final graph (ties in the choices below go to the earlier block).
+        rpo = list(reversed(list(nx.dfs_postorder_nodes(g, 0))))
+        new = {u: i for i, u in enumerate(rpo)}
+        self.blocks = [node_block[u] for u in rpo]
+        self.hops = [hops[id(node_block[u])] for u in rpo]
+        self.succ = [[new[v] for v in succ[u]] for u in rpo]
+        g = nx.relabel_nodes(g, new)
+        dag = nx.relabel_nodes(dag, new)
+        self.back = {(new[u], new[v]) for u, v in self.back}
+        self.nin = [0] * len(rpo)  # in-edges, counting both arms of a CondBr to one block
+        for ss in self.succ:
             for v in ss:
-                g.add_edge(u, v)
                 self.nin[v] += 1
-        idom = nx.immediate_dominators(g, 0)
-        self.back = {(u, v) for u, v in g.edges if _dominates(idom, v, u)}
-        dag = g.copy()
-        dag.remove_edges_from(self.back)
-        if not nx.is_directed_acyclic_graph(dag):
-            raise Unstructured("irreducible control flow")
         self.loops = _natural_loops(g, self.back)
         # Post-dominators of the graph without back edges: exits and back edges lead to the virtual end.
         post = dag.reverse(copy=True)
         post.add_node(_END)
-        for u in range(len(order)):
+        for u in range(len(rpo)):
             if dag.out_degree(u) == 0 or any((u, v) in self.back for v in self.succ[u]):
                 post.add_edge(_END, u)
         self.ipdom = nx.immediate_dominators(post, _END)
         stmts = sum(len(b.stmts) for b in order)
-        self.budget = budget if budget is not None else 3 * (stmts + len(order)) + 200
+        self.budget = budget if budget is not None else 4 * (stmts + len(order)) + 200
 
     def run(self) -> list:
         out: list = []
@@ -274,9 +280,7 @@ class _Structurer:
         if exit_node != fr.follow or body_node not in body_nodes:
             return None
         self.budget -= len(block.stmts) + 1
-        (exit_block, exit_args), (body_block, body_args) = block.term.edges()[k], block.term.edges()[1 - k]
-        loop = For(target, iterable, list(self.hooks.edge_code(body_block, body_args, block.term.line)),
-                   list(self.hooks.edge_code(exit_block, exit_args, block.term.line)), block.term.line)
+        loop = For(target, iterable, self.edge(h, 1 - k), self.edge(h, k), block.term.line)
         t = self.goto(body_node, None, frames + (fr,), loop.body)
         if t is not None:
             self.emit_from(t, None, frames + (fr,), loop.body)
@@ -295,6 +299,11 @@ class _Structurer:
             c = chain(x)
             common = c if common is None else [y for y in c if y in set(common)]
         return common[0] if common else None
+
+    def edge(self, n: int, k: int) -> list:
+        """The block-argument moves of edge k of node n, hop by hop."""
+        line = self.blocks[n].term.line
+        return [x for target, args in self.hops[n][k] for x in self.hooks.edge_code(target, args, line)]
 
     def trivial(self, t: int) -> bool:
         """A block with no statements that only jumps on: copying it (its argument moves) beats a flag."""
@@ -318,15 +327,15 @@ class _Structurer:
                 out.extend(self.hooks.exit_code(block))
                 return
             if isinstance(term, Br):
-                out.extend(self.hooks.edge_code(term.target, term.args, term.line))
+                out.extend(self.edge(n, 0))
                 n = self.goto(self.succ[n][0], follow, frames, out)
                 continue
             assert isinstance(term, CondBr)
             join = self.ipdom.get(n, _END)
             inner = follow if join == _END else join
             arms = []
-            for k, (target, args) in enumerate(term.edges()):
-                arm = list(self.hooks.edge_code(target, args, term.line))
+            for k in range(2):
+                arm = self.edge(n, k)
                 t = self.goto(self.succ[n][k], inner, frames, arm)
                 if t is not None:
                     self.emit_from(t, inner, frames, arm)
@@ -385,15 +394,73 @@ class _Structurer:
         return None
 
 
-def _reverse_postorder(entry) -> list:
+def _graph(succ: list):
+    """The graph, its immediate dominators, back edges, and the graph without them."""
+    g = nx.DiGraph()
+    g.add_nodes_from(range(len(succ)))
+    g.add_edges_from((u, v) for u, ss in enumerate(succ) for v in ss)
+    g.remove_nodes_from([u for u in range(len(succ)) if u != 0 and u not in nx.descendants(g, 0)])
+    idom = nx.immediate_dominators(g, 0)
+    back = {(u, v) for u, v in g.edges if _dominates(idom, v, u)}
+    dag = g.copy()
+    dag.remove_edges_from(back)
+    return g, idom, back, dag
+
+
+def _split_irreducible(succ: list, node_block: list, limit: int):
+    """Make the graph reducible by node splitting (in place): while some cycle has two entries, the nodes one
+    entry reaches before the cycle's first entry are copied for the jumps from outside into that entry.  The
+    copies run the same blocks; the adjoint of a loop that `break` leaves needs this."""
+    while True:
+        g, idom, back, dag = _graph(succ)
+        if nx.is_directed_acyclic_graph(dag):
+            return g, idom, back, dag
+        if len(succ) > limit:
+            raise Unstructured("irreducible control flow")
+        cycle = next(c for c in nx.strongly_connected_components(dag) if len(c) > 1)
+        scc = next(c for c in nx.strongly_connected_components(g) if cycle <= c)
+        entries = sorted(v for v in scc if v == 0 or any(u not in scc for u in g.predecessors(v)))
+        head = entries[0]  # the function's entry, when the cycle holds it
+        for e in entries[1:]:
+            region, stack = {e}, [e]
+            while stack:
+                for v in succ[stack.pop()]:
+                    if v in scc and v != head and v not in region:
+                        region.add(v)
+                        stack.append(v)
+            copy = {}
+            for v in sorted(region):
+                copy[v] = len(succ)
+                succ.append(None)
+                node_block.append(node_block[v])
+            for v, c in copy.items():
+                succ[c] = [copy.get(s, s) for s in succ[v]]
+            for u in list(g.nodes):
+                if u not in scc:
+                    succ[u] = [copy[e] if s == e else s for s in succ[u]]
+
+
+def _thread(target, args, entry) -> list:
+    """The hops of a jump: through blocks that have no statements and only jump on (their argument moves happen
+    on the way), to the first block with code.  Threading keeps such blocks from making loops with two entries
+    (the adjoint of a loop left by `break` enters the reversed loop at two places, one of them empty)."""
+    hops, seen = [(target, args)], {id(target)}
+    while target is not entry and not target.stmts and isinstance(target.term, Br) and id(target.term.target) not in seen:
+        target, args = target.term.target, target.term.args
+        hops.append((target, args))
+        seen.add(id(target))
+    return hops
+
+
+def _reverse_postorder(entry, successors) -> list:
     post, seen = [], {id(entry)}
-    stack = [(entry, iter(entry.successors()))]
+    stack = [(entry, iter(successors(entry)))]
     while stack:
         b, it = stack[-1]
         for s in it:
             if id(s) not in seen:
                 seen.add(id(s))
-                stack.append((s, iter(s.successors())))
+                stack.append((s, iter(successors(s))))
                 break
         else:
             stack.pop()

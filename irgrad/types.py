@@ -173,7 +173,7 @@ none = Scalar(type(None))
 
 _SCALARS = (bool, int, float, complex, str, type(None))
 _DTYPE_NAMES: dict = {}
-_MAX_DEPTH = 3
+MAX_DEPTH = 5  # a Chain's layers' attributes are at depth 3
 
 
 def typeof(value, _depth: int = 0) -> Type:
@@ -190,7 +190,7 @@ def typeof(value, _depth: int = 0) -> Type:
         return Array(name, value.ndim)
     if isinstance(value, np.generic):
         return Scalar(t)
-    if _depth >= _MAX_DEPTH:
+    if _depth >= MAX_DEPTH:
         return ANY
     if t is tuple:
         return Tuple(tuple(typeof(v, _depth + 1) for v in value))
@@ -244,6 +244,9 @@ def join(a: Type, b: Type) -> Type:
     if isinstance(a, List) and isinstance(b, List):
         return List(join(a.elt, b.elt))
     if isinstance(a, Instance) and isinstance(b, Instance) and a.cls is b.cls:
+        if a.attrs and [k for k, _ in a.attrs] == [k for k, _ in b.attrs]:
+            # The layers of a Chain: same class, same attributes; keep what their types share.
+            return Instance(a.cls, tuple((k, join(x, y)) for (k, x), (_, y) in zip(a.attrs, b.attrs)))
         return Instance(a.cls)
     if isinstance(a, Iterator) and isinstance(b, Iterator):
         return Iterator(join(a.elt, b.elt))
