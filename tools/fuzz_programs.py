@@ -28,6 +28,7 @@ FLOAT_CONSTS = (0.5, -1.25, 2.0, 3.5)
 BINOPS = ("+", "-", "*", "//", "%", "/")
 COMPARES = ("<", "<=", "==", "!=", ">", ">=")
 MAX_DEPTH = 2
+FILENAME = "<fuzz_programs>"  # the programs' code objects say where they came from
 
 
 @functools.lru_cache(maxsize=None)
@@ -194,7 +195,7 @@ def program(choose: Choices):
 def compile_program(source: str):
     """The function `f` defined by `source` (compiled under a file name that says where it came from)."""
     namespace = {}
-    exec(compile(source, "<fuzz_programs>", "exec"), namespace)
+    exec(compile(source, FILENAME, "exec"), namespace)
     return namespace["f"]
 
 
@@ -206,13 +207,24 @@ def outcome(call):
 
 
 def check_roundtrip(source: str, args: tuple):
-    """Assert the traced and interpreted program behaves as CPython does; returns the outcome."""
+    """Assert the traced and interpreted program behaves as CPython does, the lambdas and (on 3.11) comprehension
+    bodies it makes running through their own traced IR too; returns the outcome."""
     from irgrad.frontend import bind_args, trace
     from irgrad.interpret import run
 
+    traces = {}  # code object -> IR: a lambda made in a loop is traced once
+
+    def call(fn, fargs, fkwargs):
+        code = getattr(fn, "__code__", None)
+        if code is None or code.co_filename != FILENAME:
+            return fn(*fargs, **fkwargs)
+        if code not in traces:
+            traces[code] = trace(fn)
+        return run(traces[code], *bind_args(fn, fargs, fkwargs), call=call)
+
     f = compile_program(source)
     expected = outcome(lambda: f(*args))
-    got = outcome(lambda: run(trace(f), *bind_args(f, args, {})))
+    got = outcome(lambda: call(f, args, {}))
     same = expected == got or (expected[0] == got[0] == "value" and repr(expected[1]) == repr(got[1]))
     assert same, f"\n{source}\nargs={args}\nCPython: {expected}\nirgrad:  {got}"
     return expected
