@@ -174,8 +174,8 @@ def _matmul_ok(cats, s):
 def _matmul_make(cats, s, need):
     # Only for 2-d @ 2-d (checked through the types in `find`).
     def emit(E, dy, saved):
-        return [E.call(np.matmul, dy, E.call(np.transpose, saved[1])) if need[0] else None,
-                E.call(np.matmul, E.call(np.transpose, saved[0]), dy) if need[1] else None]
+        return [E.call(operator.matmul, dy, E.call(getattr, saved[1], "T")) if need[0] else None,
+                E.call(operator.matmul, E.call(getattr, saved[0], "T"), dy) if need[1] else None]
     return _rule(({1} if need[0] else set()) | ({0} if need[1] else set()), emit)
 
 
