@@ -224,7 +224,8 @@ def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
     wants cotangents for (None: all).  Probed with `fast_key`; Types are built only on a miss."""
     closure = bool(func.__code__.co_freevars)
     keys = tuple(None if (i == 0 and closure) else fast_key(v) for i, v in enumerate(entry))
-    key = (func.__code__, keys, mask, closure_active)
+    # The globals dict is part of the key: the same code run with other globals resolves names differently.
+    key = (func.__code__, _Identity(func.__globals__), keys, mask, closure_active)
     d = _cache.get(key)
     if d is not None and d.valid():
         _stats["hits"] += 1
