@@ -128,3 +128,107 @@ def test_bind_args_puts_self_first_for_closures_methods_and_callables():
     adder = corpus._make_adder(1.0)
     assert bind_args(adder, (2.0,), {}) == (adder, 2.0)
     assert trace(adder).meta.has_self and not trace(poly).meta.has_self
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the raw IR looks like: the contract of docs/internals.md
+
+import math  # noqa: E402
+import operator  # noqa: E402
+
+from irgrad import ops  # noqa: E402
+from irgrad.ir import Const, CondBr, Var  # noqa: E402
+
+
+def _callables(ir):
+    return [s.fn.value for _, s in ir.stmts() if isinstance(s.fn, Const)]
+
+
+def test_meta_records_where_the_ir_came_from():
+    ir = trace(corpus.varargs_kwargs)
+    m = ir.meta
+    assert (m.name, m.filename, m.firstlineno) == ("varargs_kwargs", corpus.__file__,
+                                                   corpus.varargs_kwargs.__code__.co_firstlineno)
+    assert m.argnames == ("x", "rest", "scale", "options") and m.code is corpus.varargs_kwargs.__code__
+    assert not m.has_self and len(ir.args) == 4
+
+
+def test_globals_builtins_and_module_attributes_are_constants_with_assumptions():
+    ir = trace(corpus.attribute_of_module)
+    assumed = {(name, id(value)) for _, name, value in ir.meta.assumptions}
+    assert ("np", id(np)) in assumed and ("pi", id(np.pi)) in assumed and ("e", id(math.e)) in assumed
+    assert np.float64 in _callables(ir)
+    namespaces = {name: ns for ns, name, _ in ir.meta.assumptions}
+    assert namespaces["np"] is corpus.__dict__ and namespaces["pi"] is vars(np)
+    ir = trace(corpus.builtins_misc)
+    assert len in _callables(ir)
+    assert [ns for ns, name, value in ir.meta.assumptions if name == "len"] == [corpus.builtins_misc.__builtins__]
+
+
+def test_a_missing_global_is_an_assumption_and_a_runtime_name_error():
+    ir = trace(corpus.name_error_at_run_time)
+    assert (corpus.__dict__, "undefined_name_for_corpus", None) in [
+        (ns, n, v) for ns, n, v in ir.meta.assumptions if n == "undefined_name_for_corpus"]
+    assert ops.name_error in _callables(ir)
+
+
+def test_operations_map_to_the_contracts_callables():
+    calls = TracingCalls()  # the corpus functions and every function they reach, closures and comprehensions too
+    for c in CASES:
+        outcome(lambda: calls(c.fn, copy.deepcopy(c.args), copy.deepcopy(c.kwargs)))
+    used = {f for ir in calls.traces.values() for f in _callables(ir) if callable(f)}
+    for f in (operator.add, operator.iadd, operator.getitem, operator.setitem, operator.lt, operator.is_,
+              operator.not_, operator.neg, getattr, setattr, iter, slice, ops.contains, ops.not_contains,
+              ops.build_tuple, ops.build_list, ops.build_dict, ops.build_set, ops.unpack_sequence, ops.unpack_ex,
+              ops.next_or_stop, ops.call_ex, ops.list_append, ops.dict_setitem, ops.new_cell, ops.cell_get,
+              ops.cell_set, ops.freevar, ops.make_function, ops.format_value, ops.build_string, ops.assert_fail,
+              ops.check_bound):
+        assert f in used, f
+
+
+def test_method_call_is_getattr_then_call():
+    ir = trace(corpus.method_keyword_call)
+    stmts = [s for _, s in ir.stmts()]
+    sums = [s for s in stmts if s.fn == Const(getattr) and s.args == (ir.args[0], Const("sum"))]  # m.sum
+    assert len(sums) == 1
+    calls = [s for s in stmts if s.fn is sums[0].var]
+    assert len(calls) == 1 and calls[0].kwargs == (("axis", Const(0)),)
+
+
+def test_for_loop_is_a_back_edge_with_next_or_stop():
+    ir = trace(corpus.for_range)
+    heads = [b for b in ir.blocks if any(s.fn == Const(ops.next_or_stop) for s in b.stmts)]
+    assert len(heads) == 1 and isinstance(heads[0].term, CondBr)
+    head = heads[0]
+    assert heads[0].stmts[-1].fn == Const(operator.is_) and heads[0].stmts[-1].args[1] == Const(ops.STOP)
+    position = {id(b): i for i, b in enumerate(ir.blocks)}
+    back_edges = [b for b in ir.blocks if head in b.successors() and position[id(b)] > position[id(head)]]
+    assert back_edges, "the loop is not a back edge"
+    assert len(ir.blocks) < 8  # not unrolled
+
+
+def test_statements_carry_their_source_line():
+    import inspect
+    ir = trace(corpus.many_locals)
+    source, start = inspect.getsourcelines(corpus.many_locals)
+    line_of = {text.strip(): start + i for i, text in enumerate(source)}
+    lines = [s.line for _, s in ir.stmts()]
+    assert lines == sorted(lines)
+    assert lines[0] == line_of["a = x + 1.0"] and lines[-1] == line_of["return a + b + c + d + e + f + g + h"]
+    assert [s.line for _, s in ir.stmts() if s.fn == Const(operator.truediv)] == [line_of["d = c / (a + 1.0)"]]
+    assert ir.blocks[-1].term.line == lines[-1]
+
+
+def test_loads_of_bound_locals_are_not_checked():
+    ir = trace(corpus.if_elif_else)  # `r` is bound on every path to the return
+    assert ops.check_bound not in _callables(ir)
+    ir = trace(corpus.unbound_local_raised)
+    assert ops.check_bound in _callables(ir)
+
+
+def test_closures_read_free_variables_from_self():
+    adder = corpus._make_adder(1.0)
+    ir = trace(adder)
+    assert ir.meta.has_self and isinstance(ir.args[0], Var)
+    reads = [s for _, s in ir.stmts() if s.fn == Const(ops.freevar)]
+    assert len(reads) == 1 and reads[0].args == (ir.args[0], Const(0))
