@@ -39,7 +39,7 @@ class View:
 
 VIEWS: dict = {}
 # Modules that define views with @view; imported (when present) before the command line is parsed.
-VIEW_MODULES: tuple = ()
+VIEW_MODULES: tuple = ("irgrad.views",)
 
 
 def view(name: str, help: str):
