@@ -205,4 +205,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the package's own module, not this __main__ copy: views register themselves on `irgrad.dump`.
+    from irgrad.dump import main as _main
+    sys.exit(_main())
