@@ -417,8 +417,8 @@ def _split_irreducible(succ: list, node_block: list, limit: int):
             return g, idom, back, dag
         if len(succ) > limit:
             raise Unstructured("irreducible control flow")
-        cycle = next(c for c in nx.strongly_connected_components(dag) if len(c) > 1)
-        scc = next(c for c in nx.strongly_connected_components(g) if cycle <= c)
+        # A cycle left once back edges are gone has two entries (or holds the function's entry).
+        scc = next(c for c in nx.strongly_connected_components(dag) if len(c) > 1)
         entries = sorted(v for v in scc if v == 0 or any(u not in scc for u in g.predecessors(v)))
         head = entries[0]  # the function's entry, when the cycle holds it
         for e in entries[1:]:

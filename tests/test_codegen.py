@@ -477,8 +477,9 @@ def test_entry_block_can_be_a_loop_header():
     check_agrees(ir, (0, 0), (5, 0), (3, 10))
 
 
-def test_irreducible_graph_falls_back_to_block_dispatch():
-    """Two blocks that jump into each other, each also entered from the entry: no loop header dominates."""
+def test_irreducible_graph_is_structured_by_splitting_a_node():
+    """Two blocks that jump into each other, each also entered from the entry: no loop header dominates, so one
+    of them is copied for its entry from outside (the adjoint of a loop left by `break` looks like this)."""
     ir, (b1, b2, b3, b4) = new_ir("tangled", 4)
     x = b1.add_arg(hint="x")
     b1.term = CondBr(b1.push(operator.gt, x, 0), b2, (x, Const(0)), b3, (x, Const(0)))
@@ -491,6 +492,27 @@ def test_irreducible_graph_falls_back_to_block_dispatch():
     r = b4.add_arg(hint="r")
     b4.term = Return(r)
     src = check_agrees(ir, (3,), (-3,), (0,))
+    assert "_b ==" not in src and src.count("while True:") == 2
+
+
+def tangle():
+    """Eight blocks each branching to two others: too tangled to split within the limit."""
+    ir, blocks = new_ir("tangle", 8)
+    for blk in blocks:
+        blk.add_arg(hint="k")
+    edges = [(4, 1), (6, 5), (4, 5), (6, 1), (2, 3), (6, 7), (7, 2)]
+    for i, blk in enumerate(blocks):
+        k1 = blk.push(step, blk.args[0])
+        if i == 7:
+            blk.term = Return(k1)
+            continue
+        c = blk.push(operator.eq, blk.push(operator.mod, k1, 3), i % 3)
+        blk.term = CondBr(c, blocks[edges[i][0]], (k1,), blocks[edges[i][1]], (k1,))
+    return ir
+
+
+def test_tangled_graph_falls_back_to_block_dispatch():
+    src = check_agrees(tangle(), (0,), (1,), (2,), (5,), (39,))
     assert "_b = 1" in src and "elif _b == 3:" in src
 
 
