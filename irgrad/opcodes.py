@@ -167,8 +167,10 @@ def _end_for(fr, ins):
 @handles("LOAD_CONST")
 def _load_const(fr, ins):
     v = ins.arg
-    if inspect.iscode(v) and v.co_flags & inspect.CO_GENERATOR:
-        fr.unsupported("generator expression" if v.co_name == "<genexpr>" else "a nested generator function")
+    if inspect.iscode(v) and v.co_name == "<genexpr>":
+        # A nested generator *function* may be defined (tracing it later is refused); a generator expression is
+        # made and consumed on the spot, so it is refused here.
+        fr.unsupported("generator expression")
     fr.push(Const(v))
 
 

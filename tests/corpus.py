@@ -1637,3 +1637,12 @@ def closure_cell_filled_on_one_branch(n):
         y = n * 10
     f = lambda: y  # noqa: E731
     return f() + y
+
+
+@case(4)
+def nested_generator_function_consumed_natively(n):
+    def countdown(k):
+        while k > 0:
+            yield k
+            k -= 1
+    return list(countdown(n)), sum(countdown(2))

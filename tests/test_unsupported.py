@@ -150,3 +150,14 @@ def test_unknown_opcode_is_an_error_not_a_skip(monkeypatch):
     msg = str(info.value)
     assert "opcode BINARY_OP" in msg and "unknown_opcode" in msg
     assert f"{__file__}:{_line_of(unknown_opcode, 'z = x * 2')}" in msg, msg
+
+
+def test_tracing_a_nested_generator_function_names_it():
+    def outer(n):
+        def countdown(k):
+            while k > 0:
+                yield k  # construct
+                k -= 1
+        return countdown
+    trace(outer)  # defining it is fine: the generator runs natively, as any callee without IR
+    check(outer(3), "yield", "construct")
