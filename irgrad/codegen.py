@@ -305,35 +305,28 @@ class _Generator:
         kwargs = [(k, self.operand(v, folded)[0]) for k, v in s.kwargs]
         return f"{wrap(callee, ATOM)}({_call_args([e[0] for e in a], kwargs)})", ATOM
 
-    def statement(self, s) -> list | None:
-        """Stores and in-place operators, which Python writes as statements; None for an expression."""
-        fn = s.fn.value if isinstance(s.fn, Const) else None
-        if fn is None or s.kwargs:
-            return None
-        args, n = [self.atom(a) for a in s.args], len(s.args)
+    def statement(self, s, folded: dict) -> list:
+        """Stores and in-place operators, which Python writes as statements (see `_statement_order`)."""
+        fn = s.fn.value
+        a = [self.operand(x, folded)[0] for x in s.args]
+        base = wrap(self.operand(s.args[0], folded), ATOM)
         target, used = self.local[s.var], self.uses.get(s.var, 0) > 0
-        if not n or not (_lookup(_STORES_BY_ID, fn) or _lookup(_INPLACE_BY_ID, fn)):
-            return None
-        base = wrap(self.operand(s.args[0], {}), ATOM)
         none = [f"{target} = None"] if used else []
-        same = [f"{target} = {args[0]}"] if used else []
-        if fn is setattr and n == 3 and _identifier(s.args[1]):
-            return [f"{base}.{s.args[1].value} = {args[2]}"] + none
-        if fn is operator.setitem and n == 3:
-            return [f"{base}[{args[1]}] = {args[2]}"] + none
-        if fn is operator.delitem and n == 2:
-            return [f"del {base}[{args[1]}]"] + none
-        if fn is ops.cell_set and n == 2:
-            return [f"{base}.cell_contents = {args[1]}"] + none
-        if fn is ops.dict_setitem and n == 3:
-            return [f"{base}[{args[1]}] = {args[2]}"] + same
-        if fn is ops.list_append and n == 2:
-            return [f"{base}.append({args[1]})"] + same
-        symbol = _lookup(_INPLACE_BY_ID, fn)
-        if symbol is not None and n == 2:
-            # `t = a; t += b` is exactly `t = operator.iadd(a, b)` (in place when `a` supports it).
-            return [f"{target} = {args[0]}", f"{target} {symbol} {args[1]}"]
-        return None
+        same = [f"{target} = {a[0]}"] if used else []
+        if fn is setattr:
+            return [f"{base}.{s.args[1].value} = {a[2]}"] + none
+        if fn is operator.setitem:
+            return [f"{base}[{a[1]}] = {a[2]}"] + none
+        if fn is operator.delitem:
+            return [f"del {base}[{a[1]}]"] + none
+        if fn is ops.cell_set:
+            return [f"{base}.cell_contents = {a[1]}"] + none
+        if fn is ops.dict_setitem:
+            return [f"{base}[{a[1]}] = {a[2]}"] + same
+        if fn is ops.list_append:
+            return [f"{base}.append({a[1]})"] + same
+        # `t = a; t += b` is exactly `t = operator.iadd(a, b)` (in place when `a` supports it).
+        return [f"{target} = {a[0]}", f"{target} {_lookup(_INPLACE_BY_ID, fn)} {a[1]}"]
 
     def foldable(self, s, block) -> bool:
         """Is `s` a temporary read once, later in its block and on the same source line?  Then its expression is
@@ -388,10 +381,11 @@ class _Generator:
                 flush()
 
         for s in block.stmts:
-            lines = self.statement(s)
-            if lines is not None:
+            order = _statement_order(s)
+            if order is not None:
+                take(order)
                 flush()
-                out.extend(Line(text, s.line) for text in lines)
+                out.extend(Line(text, s.line) for text in self.statement(s, folded))
                 continue
             take(_evaluation_order(s))
             if not self.foldable(s, block):
@@ -486,6 +480,31 @@ _SINGLETONS = (None, True, False, Ellipsis)
 
 def _identifier(x) -> bool:
     return isinstance(x, Const) and type(x.value) is str and x.value.isidentifier() and not keyword.iskeyword(x.value)
+
+
+def _statement_order(s):
+    """For a store or in-place operator, the operands in the order its Python statement evaluates them (`a[k] = v`
+    evaluates v, a, k); None for any other statement.  The container that `list_append` and `dict_setitem`
+    return is read twice, so it is never folded."""
+    fn = s.fn.value if isinstance(s.fn, Const) else None
+    if fn is None or s.kwargs:
+        return None
+    a, n = s.args, len(s.args)
+    if fn is setattr and n == 3 and _identifier(a[1]):
+        return [a[2], a[0]]
+    if fn is operator.setitem and n == 3:
+        return [a[2], a[0], a[1]]
+    if fn is operator.delitem and n == 2:
+        return [a[0], a[1]]
+    if fn is ops.cell_set and n == 2:
+        return [a[1], a[0]]
+    if fn is ops.dict_setitem and n == 3:
+        return [a[2], a[1]]
+    if fn is ops.list_append and n == 2:
+        return [a[1]]
+    if _lookup(_INPLACE_BY_ID, fn) and n == 2:
+        return [a[0], a[1]]
+    return None
 
 
 def _evaluation_order(s) -> list:
