@@ -1646,3 +1646,55 @@ def nested_generator_function_consumed_natively(n):
             yield k
             k -= 1
     return list(countdown(n)), sum(countdown(2))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Small numeric programs of the kind irgrad exists for
+
+W_RNN = _rng.standard_normal((3, 3)) * 0.4
+U_RNN = _rng.standard_normal((3, 2)) * 0.4
+XS_RNN = _rng.standard_normal((4, 2))
+
+
+@case(V3, diff=True)
+def rnn_unrolled_by_loop(h0):
+    h = h0
+    for t in range(XS_RNN.shape[0]):
+        h = np.tanh(W_RNN @ h + U_RNN @ XS_RNN[t])
+    return float(np.sum(h * h))
+
+
+@case(V5, 0.3, 1.2, diff=True)
+def gaussian_log_likelihood(x, mu, sigma):
+    z = (x - mu) / sigma
+    n = x.shape[0]
+    return float(-0.5 * np.sum(z * z) - n * np.log(sigma) - 0.5 * n * np.log(2.0 * np.pi))
+
+
+@case(V5, 0.8, diff=True)
+def huber_loss(r, delta):
+    total = 0.0
+    for v in r:
+        a = abs(v)
+        if a <= delta:
+            total = total + 0.5 * v * v
+        else:
+            total = total + delta * (a - 0.5 * delta)
+    return total
+
+
+@case(V5, diff=True)
+def softplus_mean(v):
+    return float(np.mean(np.log1p(np.exp(-np.abs(v))) + np.maximum(v, 0.0)))
+
+
+@case(V3, V3 * 2.0 + 0.5, diff=True)
+def cosine_similarity(a, b):
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+@case(0.7, 4, diff=True)
+def polynomial_features_fit(x, degree):
+    feats = np.array([x ** k for k in range(degree)])
+    weights = np.linspace(1.0, 0.25, degree)
+    return float(feats @ weights)
