@@ -202,6 +202,24 @@ def structure(blocks: list, hooks: Hooks, budget: int | None = None) -> list:
     return _Structurer(blocks, hooks, budget).run()
 
 
+def dispatch(blocks: list, hooks: Hooks, number) -> list:
+    """The fallback for any graph: `while True: if _b == 1: ... elif _b == 2: ...`, one arm per block, where
+    `number(block)` is the block's number as the printer shows it."""
+    var = hooks.fresh("_b")
+    chain: list = []
+    for b in reversed(blocks):
+        arm = list(hooks.block_code(b))
+        t = b.term
+        if isinstance(t, (Return, Raise)):
+            arm += hooks.exit_code(b)
+        else:
+            arms = [hooks.edge_code(target, args, t.line) + [Line(f"{var} = {number(target)}", t.line)]
+                    for target, args in t.edges()]
+            arm += arms[0] if isinstance(t, Br) else [If(hooks.cond(t.cond), arms[0], arms[1], t.line)]
+        chain = [If(f"{var} == {number(b)}", arm, chain)]
+    return [Line(f"{var} = {number(blocks[0])}"), While(chain)]
+
+
 class _Structurer:
     def __init__(self, blocks: list, hooks: Hooks, budget: int | None):
         self.hooks = hooks
@@ -445,7 +463,8 @@ def _thread(target, args, entry) -> list:
     on the way), to the first block with code.  Threading keeps such blocks from making loops with two entries
     (the adjoint of a loop left by `break` enters the reversed loop at two places, one of them empty)."""
     hops, seen = [(target, args)], {id(target)}
-    while target is not entry and not target.stmts and isinstance(target.term, Br) and id(target.term.target) not in seen:
+    while (target is not entry and not target.stmts and isinstance(target.term, Br)
+           and id(target.term.target) not in seen):
         target, args = target.term.target, target.term.args
         hops.append((target, args))
         seen.add(id(target))
