@@ -54,7 +54,6 @@ for _names, _construct in [
     ("DELETE_FAST DELETE_SUBSCR DELETE_ATTR DELETE_DEREF DELETE_NAME", "del statement"),
     ("LOAD_BUILD_CLASS", "class definition inside the function"),
     ("MATCH_CLASS MATCH_KEYS MATCH_MAPPING MATCH_SEQUENCE GET_LEN", "match statement"),
-    ("LOAD_SUPER_ATTR", "super()"),
     ("LOAD_NAME STORE_NAME LOAD_LOCALS LOAD_CLASSDEREF LOAD_FROM_DICT_OR_DEREF LOAD_FROM_DICT_OR_GLOBALS "
      "SETUP_ANNOTATIONS", "module or class body code"),
 ]:
@@ -515,9 +514,38 @@ def _callee(fr, nargs):
 
 def _call(fr, nargs, kwnames):
     fn, args = _callee(fr, nargs)
+    if isinstance(fn, Const) and fn.value is super and not args and not kwnames:
+        args = _implicit_super_args(fr)
     k = len(kwnames)
     pos, kw = (args[:-k], args[-k:]) if k else (args, [])
     fr.push(fr.emit(fn, *pos, kwargs=tuple(zip(kwnames, kw))))
+
+
+def _implicit_super_args(fr):
+    """Zero-argument `super()` reads the `__class__` cell and the first argument from the caller's frame; the IR
+    has no frame, so both are made explicit: `super(__class__, first_argument)`."""
+    code = fr.code
+    if "__class__" not in code.co_freevars or not code.co_argcount:
+        fr.unsupported("super() without arguments outside a method")
+    first = code.co_varnames[0]
+    obj = fr.load_cell_contents(first) if first in code.co_cellvars else fr.load_local(first)
+    return [fr.load_free("__class__"), obj]
+
+
+@handles("LOAD_SUPER_ATTR")
+def _load_super_attr(fr, ins):
+    # 3.12+: `super().name` and `super(C, x).name` with the class and the object already on the stack.
+    method, two_args, name = ins.arg
+    obj, cls, super_fn = fr.pop(), fr.pop(), fr.pop()
+    if two_args or (isinstance(super_fn, Const) and super_fn.value is super):
+        proxy = fr.emit(super_fn, cls, obj)
+    else:  # `super` rebound to something else: CPython calls it with no arguments
+        proxy = fr.emit(super_fn)
+    value = fr.emit(getattr, proxy, name)
+    if method:
+        push_callable(fr, value)
+    else:
+        fr.push(value)
 
 
 @handles("CALL")

@@ -1698,3 +1698,21 @@ def polynomial_features_fit(x, degree):
     feats = np.array([x ** k for k in range(degree)])
     weights = np.linspace(1.0, 0.25, degree)
     return float(feats @ weights)
+
+
+class ScaledPolynomial(Polynomial):
+    def __init__(self, coeffs, scale):
+        super().__init__(coeffs)
+        self.scale = scale
+
+    def evaluate(self, x):
+        return self.scale * super().evaluate(x) + super(ScaledPolynomial, self).evaluate(0.0)
+
+    def describe_all(self):
+        return super().describe(self.degree), super().__class__.__name__
+
+
+SCALED = ScaledPolynomial([0.5, 1.0, -0.25], 2.0)
+add_case("method_with_super", SCALED.evaluate, 0.75, diff=True)
+add_case("super_proxy_attributes", SCALED.describe_all)
+add_case("super_in_init", ScaledPolynomial.__init__, ScaledPolynomial([1.0], 1.0), [2.0, 3.0], 4.0)

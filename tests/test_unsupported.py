@@ -161,3 +161,9 @@ def test_tracing_a_nested_generator_function_names_it():
         return countdown
     trace(outer)  # defining it is fine: the generator runs natively, as any callee without IR
     check(outer(3), "yield", "construct")
+
+
+def test_zero_argument_super_outside_a_method():
+    def not_a_method(x):
+        return super().f(x)  # construct
+    check(not_a_method, "super() without arguments outside a method", "construct")
