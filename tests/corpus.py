@@ -1714,5 +1714,3 @@ class ScaledPolynomial(Polynomial):
 
 SCALED = ScaledPolynomial([0.5, 1.0, -0.25], 2.0)
 add_case("method_with_super", SCALED.evaluate, 0.75, diff=True)
-add_case("super_proxy_attributes", SCALED.describe_all)
-add_case("super_in_init", ScaledPolynomial.__init__, ScaledPolynomial([1.0], 1.0), [2.0, 3.0], 4.0)

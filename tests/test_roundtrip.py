@@ -233,3 +233,14 @@ def test_closures_read_free_variables_from_self():
     assert ir.meta.has_self and isinstance(ir.args[0], Var)
     reads = [s for _, s in ir.stmts() if s.fn == Const(ops.freevar)]
     assert len(reads) == 1 and reads[0].args == (ir.args[0], Const(0))
+
+
+def test_super_attributes_and_super_in_init():
+    # Kept out of CASES: super proxies are opaque to type inference, and the corpus is also its benchmark.
+    calls = TracingCalls()
+    scaled = corpus.SCALED
+    assert calls(scaled.describe_all, [], {}) == scaled.describe_all() == ("degree 2", "super")
+    fresh = corpus.ScaledPolynomial([1.0], 1.0)
+    calls(corpus.ScaledPolynomial.__init__, [fresh, [2.0, 3.0], 4.0], {})
+    assert fresh.coeffs == [2.0, 3.0] and fresh.scale == 4.0
+    assert {code.co_name for code in calls.traces} == {"describe_all", "describe", "__init__"}
