@@ -7,9 +7,10 @@ How locals and stack slots become SSA (IRTools' style, block arguments as phi no
   liveness pass over the bytecode) followed by the stack slots it is entered with.  Stack slots holding a static
   marker (the NULL of a call sequence, FOR_ITER's exit placeholder) are the same on every edge by construction
   of CPython's compiler, so they are not passed.
-- A local that is not bound on every path into a block (a forward "definitely assigned" pass) may hold
-  `ops.UNBOUND` at run time; loading it goes through `ops.check_bound`, which raises UnboundLocalError exactly as
-  CPython does.  Bound locals are loaded with no check.
+- A local that is not bound on every path into a block (`bytecode_flow.maybe_unbound`) may hold `ops.UNBOUND`
+  at run time; loading it goes through `ops.check_bound`, which raises UnboundLocalError exactly as CPython
+  does.  Bound locals are loaded with no check; closure cells that may still be empty likewise go through
+  `ops.check_cell`.
 - Globals and builtins resolve now, to `Const`, and each resolution is recorded in `meta.assumptions`.  A name
   found nowhere becomes a call of `ops.name_error`, so the NameError happens when (and only if) the code runs.
 - Exception-table edges are never followed: the only handlers CPython emits in supported code are the clean-up
@@ -27,9 +28,10 @@ from bytecode import Bytecode, ControlFlowGraph
 from bytecode.instr import TryBegin, TryEnd
 
 from . import ops
+from .bytecode_flow import Graph, liveness, maybe_empty_cells, maybe_unbound, parameters
 from .errors import UnsupportedError, where
 from .ir import IR, Br, CondBr, Const, Meta, Var
-from .opcodes import CO_FLAGS_UNSUPPORTED, HANDLERS, slot_effects, unsupported
+from .opcodes import CO_FLAGS_UNSUPPORTED, HANDLERS, unsupported
 
 __all__ = ["trace", "bind_args", "resolve_callable"]
 
@@ -100,7 +102,7 @@ def _binder_code(code):
     (the `.0` of a 3.11 comprehension)."""
     names = code.co_varnames
     npos, nposonly, nkw = code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount
-    order = _parameters(code)
+    order = parameters(code)
     if not all(n.isidentifier() and not keyword.iskeyword(n) for n in order):
         return None
     parts = list(names[:nposonly]) + (["/"] if nposonly else []) + list(names[nposonly:npos])
@@ -136,144 +138,6 @@ def trace(func) -> IR:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The control-flow graph of the bytecode and the two data-flow facts the tracer needs
-
-def _parameters(code) -> list:
-    """Parameter slot names in the IR's order: positional, *args, keyword-only, **kwargs."""
-    names = code.co_varnames
-    npos, nkw = code.co_argcount, code.co_kwonlyargcount
-    out = list(names[:npos])
-    i = npos + nkw
-    if code.co_flags & inspect.CO_VARARGS:
-        out.append(names[i])
-        i += 1
-    out.extend(names[npos:npos + nkw])
-    if code.co_flags & inspect.CO_VARKEYWORDS:
-        out.append(names[i])
-    return out
-
-
-def _real(block):
-    return [i for i in block if not isinstance(i, (TryBegin, TryEnd))]
-
-
-class Graph:
-    """Successors over normal edges, reachability and reverse postorder of a bytecode CFG."""
-
-    def __init__(self, cfg: ControlFlowGraph):
-        self.cfg = cfg
-        self.succ = {}
-        self.instrs = {}  # id(block) -> its instructions without the exception-table markers
-        self.effects = {}  # id(block) -> [('r' | 'w', local slot)] in order
-        for b in cfg:
-            out = []
-            self.instrs[id(b)] = real = _real(b)
-            self.effects[id(b)] = [e for ins in real for e in slot_effects(ins)]
-            last = real[-1] if real else None
-            if last is not None and last.has_jump():
-                out.append(b.get_jump())
-            if b.next_block is not None and not (last is not None and (last.is_uncond_jump() or last.is_final())):
-                out.append(b.next_block)
-            self.succ[id(b)] = out
-        self.order = self._rpo(cfg[0])
-        self.pred = {id(b): [] for b in self.order}
-        for b in self.order:
-            for s in self.succ[id(b)]:
-                self.pred[id(s)].append(b)
-
-    def _rpo(self, entry):
-        seen, post = {id(entry)}, []
-        stack = [(entry, iter(self.succ[id(entry)]))]
-        while stack:
-            b, it = stack[-1]
-            for s in it:
-                if id(s) not in seen:
-                    seen.add(id(s))
-                    stack.append((s, iter(self.succ[id(s)])))
-                    break
-            else:
-                stack.pop()
-                post.append(b)
-        return post[::-1]
-
-
-def _liveness(graph: Graph) -> dict:
-    """id(block) -> set of local slots live at its entry."""
-    use, defs = {}, {}
-    for b in graph.order:
-        u, d = set(), set()
-        for kind, name in graph.effects[id(b)]:
-            if kind == "r" and name not in d:
-                u.add(name)
-            elif kind == "w":
-                d.add(name)
-        use[id(b)], defs[id(b)] = u, d
-    live_in = {id(b): set() for b in graph.order}
-    changed = True
-    while changed:
-        changed = False
-        for b in reversed(graph.order):
-            out = set()
-            for s in graph.succ[id(b)]:
-                out |= live_in[id(s)]
-            new = use[id(b)] | (out - defs[id(b)])
-            if new != live_in[id(b)]:
-                live_in[id(b)], changed = new, True
-    return live_in
-
-
-def _maybe_unbound(graph: Graph, live_in: dict, params) -> dict:
-    """id(block) -> the live local slots that may be unbound at its entry.
-
-    A slot may be unbound at B when some path from the entry reaches B with no write to it.  Every block on such a
-    path has the slot live at its entry too (liveness flows back through blocks that do not write it), so only
-    the slots live at the function's entry need a search, and only through blocks that do not write them.  Slots
-    that LOAD_FAST_AND_CLEAR touches (3.12+ comprehension variables, saved and restored around the comprehension)
-    may be unbound wherever they are live."""
-    entry = graph.order[0]
-    writes = {id(b): {name for kind, name in graph.effects[id(b)] if kind == "w"} for b in graph.order}
-    cleared = {getattr(ins.arg, "name", ins.arg) for b in graph.order for ins in graph.instrs[id(b)]
-               if ins.name == "LOAD_FAST_AND_CLEAR"}
-    out = {id(b): live_in[id(b)] & cleared for b in graph.order}
-    for name in live_in[id(entry)] - set(params):
-        stack, seen = [entry], {id(entry)}
-        while stack:
-            b = stack.pop()
-            out[id(b)].add(name)
-            if name in writes[id(b)]:
-                continue
-            for s in graph.succ[id(b)]:
-                if id(s) not in seen:
-                    seen.add(id(s))
-                    stack.append(s)
-    return out
-
-
-def _maybe_empty_cells(graph: Graph, code, params) -> dict:
-    """id(block) -> the cell variables whose cell may be empty at its entry (read before any STORE_DEREF on some
-    path).  A cell made from a parameter starts full; 3.12+ comprehensions make fresh cells mid-function, so
-    their variables are always treated as possibly empty."""
-    entry = graph.order[0]
-    stores = {id(b): {ins.arg.name for ins in graph.instrs[id(b)] if ins.name == "STORE_DEREF"}
-              for b in graph.order}
-    remade = {getattr(ins.arg, "name", ins.arg) for b in graph.order for ins in graph.instrs[id(b)]
-              if ins.name == "LOAD_FAST_AND_CLEAR"}
-    out = {id(b): set(remade & set(code.co_cellvars)) for b in graph.order}
-    for name in set(code.co_cellvars) - set(params) - remade:
-        stack, seen = [entry], {id(entry)}
-        while stack:
-            b = stack.pop()
-            out[id(b)].add(name)
-            if name in stores[id(b)]:
-                continue
-            for s in graph.succ[id(b)]:
-                if id(s) not in seen:
-                    seen.add(id(s))
-                    stack.append(s)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # The tracer
 
 class Layout:
@@ -293,7 +157,7 @@ class Tracer:
         self.globals = func.__globals__
         self.builtins = func.__builtins__ if isinstance(func.__builtins__, dict) else vars(func.__builtins__)
         self.ir = IR(meta=Meta(name=self.code.co_qualname, filename=self.code.co_filename,
-                               firstlineno=self.code.co_firstlineno, argnames=tuple(_parameters(self.code)),
+                               firstlineno=self.code.co_firstlineno, argnames=tuple(parameters(self.code)),
                                code=self.code, has_self=bool(self.code.co_freevars)))
         self.layouts = {}  # id(bytecode block) -> Layout
         self._resolved = {}
@@ -328,10 +192,10 @@ class Tracer:
         cfg = ControlFlowGraph.from_bytecode(Bytecode.from_code(code))
         graph = Graph(cfg)
         self.graph = graph
-        self.live_in = _liveness(graph)
-        params = _parameters(code)
-        self.maybe_unbound_in = _maybe_unbound(graph, self.live_in, params)
-        self.maybe_empty_in = _maybe_empty_cells(graph, code, params)
+        self.live_in = liveness(graph)
+        params = parameters(code)
+        self.maybe_unbound_in = maybe_unbound(graph, self.live_in, params)
+        self.maybe_empty_in = maybe_empty_cells(graph, code, params)
 
         entry_bc = graph.order[0]
         if graph.pred[id(entry_bc)]:  # never on 3.11+, where RESUME opens every function

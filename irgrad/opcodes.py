@@ -12,6 +12,7 @@ import operator
 import sys
 
 from . import ops
+from .bytecode_flow import is_free as _is_free, slot_name as _name
 from .ir import Const, Raise, Return
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -64,35 +65,6 @@ for _names, _construct in [
 def unsupported(frame, ins):
     construct = UNSUPPORTED_OPCODES.get(ins.name)
     frame.unsupported(construct or f"the opcode {ins.name}")
-
-
-def _name(arg):
-    """Slot name of a LOAD_FAST/LOAD_DEREF... argument (`bytecode` gives a str or a CellVar/FreeVar)."""
-    return getattr(arg, "name", arg)
-
-
-def _is_free(arg) -> bool:
-    return type(arg).__name__ == "FreeVar"
-
-
-def slot_effects(ins) -> list:
-    """[('r' | 'w', slot name)] in order, for the liveness and definite-assignment passes."""
-    n, a = ins.name, getattr(ins, "arg", None)
-    if n in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CLOSURE"):
-        return [("r", _name(a))] if not _is_free(a) else []
-    if n in ("LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF"):
-        return [] if _is_free(a) else [("r", _name(a))]
-    if n in ("STORE_FAST", "STORE_FAST_MAYBE_NULL", "DELETE_FAST"):
-        return [("w", _name(a))]
-    if n in ("LOAD_FAST_AND_CLEAR", "MAKE_CELL"):
-        return [("r", _name(a)), ("w", _name(a))]
-    if n == "LOAD_FAST_LOAD_FAST":
-        return [("r", a[0]), ("r", a[1])]
-    if n == "STORE_FAST_LOAD_FAST":
-        return [("w", a[0]), ("r", a[1])]
-    if n == "STORE_FAST_STORE_FAST":
-        return [("w", a[0]), ("w", a[1])]
-    return []
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -181,12 +153,6 @@ def _load_fast(fr, ins):
         fr.push(fr.load_local(_name(ins.arg)))
 
 
-@handles("LOAD_FAST_LOAD_FAST")
-def _load_fast_load_fast(fr, ins):
-    fr.push(fr.load_local(ins.arg[0]))
-    fr.push(fr.load_local(ins.arg[1]))
-
-
 @handles("LOAD_FAST_AND_CLEAR")
 def _load_fast_and_clear(fr, ins):
     # 3.12+ inlined comprehensions save the outer slot (bound or not) and restore it with STORE_FAST afterwards.
@@ -200,16 +166,20 @@ def _store_fast(fr, ins):
     fr.store_local(_name(ins.arg), fr.pop())
 
 
-@handles("STORE_FAST_LOAD_FAST")
-def _store_fast_load_fast(fr, ins):
-    fr.store_local(ins.arg[0], fr.pop())
-    fr.push(fr.load_local(ins.arg[1]))
+def _slot_pair(first, second):
+    """3.13's superinstructions: two loads or stores of local slots in one instruction, in order."""
+    def handler(fr, ins):
+        for kind, name in zip((first, second), ins.arg):
+            if kind == "load":
+                fr.push(fr.load_local(name))
+            else:
+                fr.store_local(name, fr.pop())
+    return handler
 
 
-@handles("STORE_FAST_STORE_FAST")
-def _store_fast_store_fast(fr, ins):
-    fr.store_local(ins.arg[0], fr.pop())
-    fr.store_local(ins.arg[1], fr.pop())
+HANDLERS["LOAD_FAST_LOAD_FAST"] = _slot_pair("load", "load")
+HANDLERS["STORE_FAST_LOAD_FAST"] = _slot_pair("store", "load")
+HANDLERS["STORE_FAST_STORE_FAST"] = _slot_pair("store", "store")
 
 
 @handles("MAKE_CELL")
@@ -322,12 +292,7 @@ _BINARY = {
     "OR": operator.or_, "POWER": operator.pow, "RSHIFT": operator.rshift, "SUBTRACT": operator.sub,
     "TRUE_DIVIDE": operator.truediv, "XOR": operator.xor,
 }
-_INPLACE = {
-    "ADD": operator.iadd, "AND": operator.iand, "FLOOR_DIVIDE": operator.ifloordiv, "LSHIFT": operator.ilshift,
-    "MATRIX_MULTIPLY": operator.imatmul, "MULTIPLY": operator.imul, "REMAINDER": operator.imod,
-    "OR": operator.ior, "POWER": operator.ipow, "RSHIFT": operator.irshift, "SUBTRACT": operator.isub,
-    "TRUE_DIVIDE": operator.itruediv, "XOR": operator.ixor,
-}
+_INPLACE = {k: getattr(operator, "i" + f.__name__.rstrip("_")) for k, f in _BINARY.items()}  # iadd, iand ...
 _COMPARE = {"LT": operator.lt, "LE": operator.le, "EQ": operator.eq, "NE": operator.ne,
             "GT": operator.gt, "GE": operator.ge}
 
