@@ -2,8 +2,9 @@
 
 `programs()` is a hypothesis strategy of `(source, args)`: the source of a function `f(a, b, n)` built from
 assignments, augmented assignments, tuple swaps, if/elif/else, conditional expressions, and/or/not, chained
-comparisons, `for` over ranges, counted `while` loops, `break`, `continue`, early returns, list appends and a
-few builtin calls, list comprehensions (whose variable may shadow a local) and lambdas (which turn the locals
+comparisons, `for` over ranges, counted `while` loops, `break`, `continue`, early returns, list appends and
+subscripts, f-strings, list unpacking, calls of a helper `h` with positional, keyword, default, `*args` and
+`**kwargs` arguments, a few builtin calls, list comprehensions (whose variable may shadow a local) and lambdas (which turn the locals
 they read into closure cells).  Locals are sometimes left unassigned or assigned on one branch only, so reads of
 unbound locals and empty cells (and the UnboundLocalError or NameError they raise) are exercised too; so are
 division by zero and its ZeroDivisionError.
@@ -72,8 +73,14 @@ def _name(choose, scope: Scope) -> str:
     return choose.pick(PARAMS + LOCALS + scope.loop_vars)
 
 
+# A helper every program can call, with every way of passing arguments.
+HELPER = "def h(p, q=2, *rest, k=1, **kw):\n    return p * q - k + len(rest) + len(kw)\n\n\n"
+CALL_FORMS = ("h({0})", "h({0}, {1})", "h({0}, k={1})", "h({0}, {1}, {2}, k={1}, z={2})",
+              "h(*[{0}, {1}], **{{'k': {2}}})", "h({0}, *({1},), k={2})")
+
+
 def expression(choose, scope: Scope, size: int = 2) -> str:
-    kind = choose.int(0, 11 if size > 0 else 2)
+    kind = choose.int(0, 14 if size > 0 else 2)
     if kind <= 1:
         return _name(choose, scope)
     if kind == 2:
@@ -96,6 +103,14 @@ def expression(choose, scope: Scope, size: int = 2) -> str:
         var = choose.pick(LOCALS + ("c",))
         inner = Scope(scope.loop_vars + (var,), scope.in_loop, scope.depth)
         return f"sum([{expression(choose, inner, sub)} for {var} in range({choose.int(0, 3)})])"
+    if kind == 12:
+        # Arguments may hold conditional expressions, so call sequences span blocks.
+        return choose.pick(CALL_FORMS).format(*(expression(choose, scope, sub) for _ in range(3)))
+    if kind == 13:
+        return f"(out[{choose.pick(['-1', '0', 'len(out) // 2'])}] if out else {expression(choose, scope, sub)})"
+    if kind == 14:
+        # Only leaves inside: an f-string nested in an f-string with the same quotes needs 3.12.
+        return f'len(f"{{{expression(choose, scope, 0)}}}|{{{_name(choose, scope)}!r:>4}}")'
     if kind == 11:
         # A lambda makes every local it reads a closure cell of `f`.
         inner = Scope(scope.loop_vars + ("q",), scope.in_loop, scope.depth)
@@ -141,7 +156,10 @@ def statement(choose, scope: Scope, indent: int) -> list:
         op = choose.pick(["+", "-", "*"])
         return [f"{pad}{target} {op}= {expression(choose, scope, 1)}"]
     if kind == "swap":
-        return [f"{pad}a, b = b, a"]
+        if choose.coin():
+            return [f"{pad}a, b = b, a"]
+        return [f"{pad}{choose.pick(LOCALS)}, {choose.pick(('a', 'b'))} = [{expression(choose, scope, 1)}, "
+                f"{expression(choose, scope, 1)}]"]
     if kind == "append":
         return [f"{pad}out.append({expression(choose, scope, 1)})"]
     if kind == "break":
@@ -187,7 +205,7 @@ def program(choose: Choices):
     prelude = [f"    {v} = {choose.pick(INT_CONSTS + FLOAT_CONSTS)!r}" for v in LOCALS if choose.int(0, 5)]
     body = prelude + statements(choose, Scope(), 1, choose.int(1, 5))
     result = choose.pick(["a", "b", "(a, b)", "(a, x)", "(y, z, a)"])
-    source = "\n".join(["def f(a, b, n):", "    out = []"] + body + [f"    return {result}, out", ""])
+    source = HELPER + "\n".join(["def f(a, b, n):", "    out = []"] + body + [f"    return {result}, out", ""])
     args = (choose.pick(tuple(range(-4, 7)) + FLOAT_CONSTS), choose.int(-3, 5), choose.int(0, 4))
     return source, args
 
