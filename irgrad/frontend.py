@@ -151,6 +151,9 @@ class Layout:
 
 
 class Tracer:
+    """Traces one Python function: data-flow facts first, then each reachable block in reverse postorder (so a
+    block's layout is fixed by an edge from an already simulated block), then the blocks in source order."""
+
     def __init__(self, func):
         self.func = func
         self.code = func.__code__
@@ -178,7 +181,8 @@ class Tracer:
                 self.ir.meta.assumptions.append((ns, name, value))
                 self._resolved[name] = Const(value)
                 return self._resolved[name]
-        # Absent now: the trace assumes it stays absent (get() returns None for a missing name).
+        # Absent now: the trace assumes it stays absent, recorded as `(globals, name, None)` since
+        # `globals.get(name)` is None for a missing name (and the NameError is raised only if the code runs).
         self.ir.meta.assumptions.append((self.globals, name, None))
         self._resolved[name] = None
         return None
@@ -191,7 +195,6 @@ class Tracer:
                 self.unsupported(construct, self._first_line_of(opnames))
         cfg = ControlFlowGraph.from_bytecode(Bytecode.from_code(code))
         graph = Graph(cfg)
-        self.graph = graph
         self.live_in = liveness(graph)
         params = parameters(code)
         self.maybe_unbound_in = maybe_unbound(graph, self.live_in, params)
@@ -238,10 +241,7 @@ class Tracer:
                     maybe.add(v)
             else:
                 stack.append(kind)
-        return Frame(self, block, state, stack, maybe, self.self_var_for())
-
-    def self_var_for(self):
-        return self.ir.entry.args[0] if self.ir.meta.has_self else None
+        return Frame(self, block, state, stack, maybe, self.ir.entry.args[0] if self.ir.meta.has_self else None)
 
     def layout_for(self, bc, stack, frame) -> Layout:
         """The layout of `bc`, fixed by the first edge that reaches it."""
