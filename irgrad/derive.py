@@ -146,12 +146,11 @@ class Derived:
         if self.version != registry.version():
             return False
         for ns, name, value in self.assumptions:
-            if ns.get(name, _MISSING) is not value:
+            if ns.get(name) is not value:  # a name missing at trace time was recorded as None
                 return False
         return True
 
 
-_MISSING = object()
 _cache: dict = {}
 _lock = threading.RLock()
 _stats = {"hits": 0, "misses": 0, "traces": 0}

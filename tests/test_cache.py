@@ -124,3 +124,15 @@ def test_training_loop_traces_each_function_once():
     info = irgrad.cache_info()
     assert info["traces"] == info["entries"] <= 3
     assert info["hits"] >= 999
+
+
+def test_a_name_missing_at_trace_time_does_not_retrace_every_call():
+    def f(x):
+        if x > 100.0:
+            return not_defined_anywhere(x)  # noqa: F821 - never reached
+        return x * 2.0
+
+    irgrad.clear_cache()
+    for _ in range(3):
+        assert irgrad.gradient(f, 1.0) == (2.0,)
+    assert irgrad.cache_info()["traces"] == 1
