@@ -223,3 +223,15 @@ def test_sorted_routes_cotangents_back_to_old_places():
 def test_divmod_remainder_follows_mod():
     (q, r), back = rule(divmod)(7.5, 2.0)
     assert (q, r) == (3.0, 1.5) and back((1.0, 1.0)) == (1.0, -3.0) and back((1.0, None)) == (None, None)
+
+
+def test_numpy_scalars_with_lists_follow_the_result():
+    y, back = rule(operator.mul)([1.0, 3.0], np.int64(2))          # the list repeats
+    assert y == [1.0, 3.0, 1.0, 3.0] and back([1.0, 2.0, 3.0, 4.0]) == ([4.0, 6.0], None)
+    assert rule(operator.mul)(np.int64(2), [1.0, 3.0])[1]([1.0, 2.0, 3.0, 4.0]) == (None, [4.0, 6.0])
+    y, back = rule(operator.iadd)([10.0], np.arange(3.0))         # NumPy adds elementwise
+    d_list, dx = back(np.ones(3))
+    assert y.tolist() == [10.0, 11.0, 12.0] and d_list == [3.0] and dx.tolist() == [1.0, 1.0, 1.0]
+    y, back = rule(operator.add)(np.float64(1.0), [1.0, 2.0])
+    assert y.tolist() == [2.0, 3.0] and back(np.array([5.0, 6.0])) == (11.0, [5.0, 6.0])
+

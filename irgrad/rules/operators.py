@@ -43,10 +43,18 @@ def _is_seq(x) -> bool:
 
 
 def _part(x, d):
-    """The slice `d` of a sequence cotangent as the cotangent of operand `x` (None unless `x` is a list/tuple)."""
+    """The slice `d` of a sequence cotangent as the cotangent of operand `x` (None unless `x` is a list/tuple:
+    `lst += range(3)` extends by an iterable with no cotangent)."""
     if not _is_seq(x) or d is None or all(v is None for v in d):
         return None
     return type(x)(d)
+
+
+def _stack_rows(parts, shape):
+    """Per-row cotangents of an array (None for zero) stacked into one array of `shape`."""
+    if not parts:
+        return np.zeros(shape)
+    return np.stack([np.zeros(shape[1:]) if p is None else np.broadcast_to(p, shape[1:]) for p in parts])
 
 
 def concat_pullback_of(name, a, b, n):
@@ -99,7 +107,8 @@ def _numeric(a, b) -> bool:
     """Arithmetic in the numeric sense: numbers and arrays, or a list/tuple combined with an ndarray."""
     if is_numeric(a) and is_numeric(b):
         return True
-    return (isinstance(a, np.ndarray) and _is_seq(b)) or (isinstance(b, np.ndarray) and _is_seq(a))
+    arrays = (np.ndarray, np.generic)     # NumPy turns a list or tuple met by an array or scalar into an array
+    return (isinstance(a, arrays) and _is_seq(b)) or (isinstance(b, arrays) and _is_seq(a))
 
 
 def _refuse_array_mutation(name, a):
@@ -123,16 +132,17 @@ def _arith(op, partials, inplace=False):
             _refuse_array_mutation(name, a)
         n = len(a) if _is_seq(a) else 0     # before an in-place `+=` or `*=` changes a list
         y = op(a, b)
+        # The result tells what the operator did: `[1.0] * np.int64(2)` repeats, `np.int64(2) * [1.0]` multiplies.
+        if isinstance(y, (str, bytes)):
+            return y, _none_pullback(short, 2)          # concatenation, repetition, `%` formatting
+        if _is_seq(y) and partials is ADD and _is_seq(a):
+            return y, concat_pullback_of(short, a, b, n)
+        if _is_seq(y) and partials is MUL and _is_seq(a) and isinstance(b, numbers.Integral):
+            return y, repeat_pullback_of(short, a, n, b, True)
+        if _is_seq(y) and partials is MUL and _is_seq(b) and isinstance(a, numbers.Integral):
+            return y, repeat_pullback_of(short, b, len(b), a, False)
         if _numeric(a, b):
             return y, binary_pullback(short, a, b, y, *partials)
-        if isinstance(a, (str, bytes)) or isinstance(b, (str, bytes)):
-            return y, _none_pullback(short, 2)          # concatenation, repetition, `%` formatting
-        if partials is ADD and _is_seq(a):
-            return y, concat_pullback_of(short, a, b, n)
-        if partials is MUL and _is_seq(a) and isinstance(b, numbers.Integral):
-            return y, repeat_pullback_of(short, a, n, b, True)
-        if partials is MUL and _is_seq(b) and isinstance(a, numbers.Integral):
-            return y, repeat_pullback_of(short, b, len(b), a, False)
         _refuse_python_methods(name, short[1:] if inplace else short, a, b)
         return y, _none_pullback(short, 2)              # set difference, dates ...
     arith_rrule.__name__ = arith_rrule.__qualname__ = f"{short}_rrule"
@@ -374,9 +384,3 @@ def sorted_rrule(iterable, **kwargs):
         return (type(iterable)(parts) if any(p is not None for p in parts) else None,)
     return y, sorted_pullback
 
-
-def _stack_rows(parts, shape):
-    """Per-row cotangents of an array (None for zero) stacked into one array of `shape`."""
-    if not parts:
-        return np.zeros(shape)
-    return np.stack([np.zeros(shape[1:]) if p is None else np.broadcast_to(p, shape[1:]) for p in parts])
