@@ -92,13 +92,15 @@ def rule_call(rule, /, *args, **kwargs):
     if not any(has_float_data(v) for v in kwargs.values()):
         y, pb = rule(*args, **kwargs)
         nk = (None,) * len(names)
-        return y, lambda dy: tuple(pb(dy)) + nk
+        n = len(args)
+        return y, lambda dy: tuple(pb(dy))[:n] + nk
     sig = inspect.signature(rule)
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError as e:
         raise UnsupportedError(f"cannot pass differentiable keyword arguments {names} to the rule "
                                f"{getattr(rule, '__name__', rule)}: {e}") from None
+    bound.apply_defaults()  # so the parameters before a keyword-passed one are all positional
     params = [p for p, spec in sig.parameters.items() if spec.kind in (spec.POSITIONAL_ONLY,
                                                                        spec.POSITIONAL_OR_KEYWORD)]
     pos = []

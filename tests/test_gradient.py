@@ -322,3 +322,10 @@ def test_new_rule_invalidates_cache():
         from irgrad.rules import registry
         registry._rules.pop(my_op)
         registry._version[0] += 1
+
+
+def test_differentiable_keyword_arguments_reach_rules():
+    x = np.array([1.0, 2.0, 3.0])
+    w = np.array([0.2, 0.3, 0.5])
+    check_grad(lambda x, w: np.average(x, weights=w) ** 2, x, w)
+    check_grad(lambda x, m: np.sum(x.clip(max=m)), x, 2.5)
