@@ -27,7 +27,7 @@ import weakref
 
 from . import ops
 from .errors import IRVerifyError
-from .ir import IR, CondBr, Const, Raise, Return, Var
+from .ir import IR, Br, CondBr, Const, Raise, Return, Var
 from .printer import Namer
 from .structure import Line, Unstructured, dispatch, render, structure
 
@@ -224,10 +224,13 @@ class _Generator:
         printed = Namer(ir)
         self.alias = _copies(ir)
         self.local = {}
+        shared = _coalesce(ir, self.alias, self.uses)
         for b in ir.blocks:
             for v in b.args + [s.var for s in b.stmts]:
-                if v not in self.alias:
+                if v not in self.alias and v not in shared:
                     self.local[v] = self.names.take(v.hint if v.hint else "_" + printed(v).lstrip("%?"))
+        for v, p in shared.items():
+            self.local[v] = self.local[p]
         self.user = _single_users(ir)
         self.folded: dict = {}  # Var read by a terminator -> its expression, written in the `if`/`return` itself
         self.consts: dict = {}  # id(value) -> (name, value)
@@ -327,7 +330,8 @@ class _Generator:
         if fn is ops.list_append:
             return [f"{base}.append({a[1]})"] + same
         # `t = a; t += b` is exactly `t = operator.iadd(a, b)` (in place when `a` supports it).
-        return [f"{target} = {a[0]}", f"{target} {_lookup(_INPLACE_BY_ID, fn)} {a[1]}"]
+        first = [f"{target} = {a[0]}"] if target != a[0] else []
+        return first + [f"{target} {_lookup(_INPLACE_BY_ID, fn)} {a[1]}"]
 
     def foldable(self, s, block) -> bool:
         """Is `s` a temporary read once, later in its block and on the same source line?  Then its expression is
@@ -507,6 +511,33 @@ def _call_args(args: list, kwargs: list) -> str:
 
 
 # ── Checks and counts ────────────────────────────────────────────────────────────────────────────────────────────
+
+def _coalesce(ir: IR, alias: dict, uses: dict) -> dict:
+    """Statement results that can share the name of the block argument they are passed to (`s = s * x + c`
+    rather than `s_1 = s * x + c` then `s = s_1`): the value's only use is that jump, and the argument's old
+    value is not read between the definition and the jump."""
+    def resolve(x):
+        while isinstance(x, Var) and x in alias:
+            x = alias[x]
+        return x
+
+    shared: dict = {}
+    for b in ir.blocks:
+        t = b.term
+        if not isinstance(t, Br):
+            continue
+        for j, (p, a) in enumerate(zip(t.target.args, t.args)):
+            if p in alias or not isinstance(a, Var) or uses.get(a) != 1:
+                continue
+            where = next((i for i, s in enumerate(b.stmts) if s.var is a), None)
+            if where is None:
+                continue
+            later = [x for s in b.stmts[where + 1:] for x in s.operands()]
+            later += [x for k, x in enumerate(t.args) if k != j]
+            if all(resolve(x) is not p for x in later):
+                shared[a] = p
+    return shared
+
 
 def _block_operands(b):
     for s in b.stmts:

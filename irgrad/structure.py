@@ -97,7 +97,7 @@ def make_if(cond: str, then: list, orelse: list, line=None) -> list:
     """`if cond: then else: orelse`, with the arm that never falls through kept in the `if` and the other hoisted
     after it (less nesting: `if not c: break` then the loop body)."""
     then_ft, else_ft = falls_through(then), falls_through(orelse)
-    if then and not then_ft and (else_ft or len(then) <= max(3, len(orelse))):
+    if then and not then_ft and (else_ft or len(then) <= len(orelse)):
         return [If(cond, then, [], line)] + orelse
     if orelse and not else_ft:
         return [If(negate(cond), orelse, [], line)] + then

@@ -232,11 +232,9 @@ def test_if_else_joins():
     src = check_agrees(diamond(), (3,), (-4,), (0,), (2.5,))
     assert body(src) == "\n".join([
         "        if x > 0:",
-        "            _3 = x * 2",
-        "            y = _3",
+        "            y = x * 2",
         "        else:",
-        "            _4 = -x",
-        "            y = _4",
+        "            y = -x",
         "        return y + 1",
     ])
 
@@ -327,11 +325,8 @@ def test_while_loop():
         "        while True:",
         "            if not (i < n):",
         "                break",
-        "            s_1 = s",
-        "            s_1 += i * i",
-        "            i_1 = i + 1",
-        "            i = i_1",
-        "            s = s_1",
+        "            s += i * i",
+        "            i = i + 1",
         "        return s",
     ])
 
@@ -361,8 +356,7 @@ def test_for_loop_over_an_iterator_with_break_and_continue():
         "            if v > 100:",
         "                r = t",
         "                break",
-        "            t_1 = t + v",
-        "            t = t_1",
+        "            t = t + v",
         "        else:",
         "            r = t",
         "        return r",
