@@ -388,6 +388,8 @@ RULES = {
     iter: _iter, ops.next_or_stop: _next_or_stop, zip: _zip, enumerate: _enumerate, reversed: _reversed,
     range: _fixed(Instance(range)),
     tuple: _sequence_of(tuple), list: _sequence_of(list),
+    list.append: _fixed(none), list.extend: _fixed(none), list.insert: _fixed(none),
+    list.pop: lambda inf, args, kwargs: value_type(args[0]).elt if isinstance(value_type(args[0]), List) else ANY,
     np.reshape: _reshape_ndim, np.ndarray.reshape: _reshape_ndim,
     np.squeeze: _squeeze, np.ndarray.squeeze: _squeeze,
     builtins.sorted: lambda inf, args, kwargs: List(element_type(args[0])) if args else ANY,

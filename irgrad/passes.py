@@ -27,48 +27,120 @@ from .ir import IR, Br, CondBr, Const, Var
 # ---------------------------------------------------------------------------------------------------------------
 # Purity table
 
-# No side effects; a dead call is removed.  (Arithmetic on ill-matched operands raises, and removing a dead one
-# removes that error, as every AD system's dead-code pass does.)  In-place operators, setitem, setattr and every
-# list/dict/set mutation helper are absent on purpose.
-_OPERATOR_PURE = (
-    "add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow", "neg", "pos", "abs", "invert", "not_",
-    "lt", "le", "eq", "ne", "gt", "ge", "is_", "is_not", "and_", "or_", "xor", "lshift", "rshift", "truth",
-    "index",
-)
-PURE = {getattr(operator, n) for n in _OPERATOR_PURE} | {
-    ops.build_tuple, ops.build_list, ops.build_string, ops.list_to_tuple, ops.freevar, ops.assert_fail,
-    ops.make_function,
-    getattr, operator.getitem, slice, len, isinstance, abs, round, divmod, float, int, bool, complex, range, type,
-}
-PURE |= {getattr(math, n) for n in dir(math) if callable(getattr(math, n)) and not n.startswith("_")}
+# A dead call is removed only when it can neither have an effect nor raise.  Most operations raise on some
+# operands (`1 // 0`, `None + 1`, arrays that do not broadcast, `bool` of an array), so purity is decided per
+# statement from the operand types: `_PURE` maps a callable to the test its statement must pass.  In-place
+# operators, setitem, setattr, calls of user code and every list/dict/set mutation helper are absent on purpose.
 
-# Evaluated at trace time when every operand is a constant (a subset of PURE: results are immutable values).
-FOLDABLE = {getattr(operator, n) for n in _OPERATOR_PURE} | {
-    operator.getitem, ops.build_tuple, len, abs, min, max, round, float, int, bool, complex, isinstance, divmod, slice,
+def _always(s, types) -> bool:
+    return True
+
+
+def _kind(x, types):
+    """'real', 'complex' or 'array' for a number or ndarray operand of known type, else None."""
+    from .types import Array, Constant, Scalar
+    t = types.get(x) if isinstance(x, Var) else Constant(x.value)
+    v = t.value if isinstance(t, Constant) else None
+    p = t.pytype if isinstance(t, Scalar) else type(v) if isinstance(t, Constant) else None
+    if isinstance(t, Array):
+        return "array"
+    if p is None or not isinstance(p, type):
+        return None
+    if issubclass(p, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return "real"
+    if issubclass(p, (complex, np.complexfloating)):
+        return "complex"
+    return None
+
+
+def _elementwise(ordered: bool):
+    """Numbers and at most one array (so nothing has to broadcast), no keywords; no complex if `ordered`."""
+    def test(s, types) -> bool:
+        kinds = [_kind(a, types) for a in s.args]
+        if s.kwargs or not kinds or None in kinds or kinds.count("array") > 1:
+            return False
+        return not (ordered and "complex" in kinds)
+    return test
+
+
+def _scalar_only(allow_complex: bool):
+    def test(s, types) -> bool:
+        if len(s.args) != 1 or s.kwargs:
+            return False
+        k = _kind(s.args[0], types)
+        return k == "real" or (allow_complex and k == "complex")
+    return test
+
+
+def _sized(s, types) -> bool:
+    from .types import Array, Dict, List, Scalar, Tuple
+    t = types.get(s.args[0]) if len(s.args) == 1 and isinstance(s.args[0], Var) else None
+    return isinstance(t, (Tuple, List, Dict)) or (isinstance(t, Array) and t.ndim not in (None, 0)) or (
+        isinstance(t, Scalar) and t.pytype is str)
+
+
+def _isinstance(s, types) -> bool:
+    if len(s.args) != 2 or not isinstance(s.args[1], Const):
+        return False
+    c = s.args[1].value
+    return isinstance(c, type) or (isinstance(c, tuple) and all(isinstance(x, type) for x in c))
+
+
+def _range(s, types) -> bool:
+    return 1 <= len(s.args) <= 3 and not s.kwargs and all(_kind(a, types) == "real" for a in s.args) and all(
+        _is_int(a, types) for a in s.args)
+
+
+def _is_int(x, types) -> bool:
+    from .types import Scalar
+    t = types.get(x) if isinstance(x, Var) else None
+    v = x.value if isinstance(x, Const) else None
+    return isinstance(v, int) or (isinstance(t, Scalar) and t.pytype in (int, bool))
+
+
+_PURE = {
+    operator.is_: _always, operator.is_not: _always, slice: _always, type: _always,
+    ops.build_tuple: _always, ops.build_list: _always, ops.build_string: _always, ops.list_to_tuple: _always,
+    ops.make_function: _always, ops.assert_fail: _always,
+    getattr: lambda s, types: _getattr_is_pure(s, types),
+    operator.getitem: lambda s, types: _getitem_is_pure(s, types),
+    len: _sized, isinstance: _isinstance, range: _range,
+    abs: _scalar_only(True), bool: _scalar_only(True), float: _scalar_only(False),
+    operator.not_: _scalar_only(True), operator.truth: _scalar_only(True),
+    operator.neg: _elementwise(False), operator.pos: _elementwise(False), operator.abs: _elementwise(False),
+    operator.add: _elementwise(False), operator.sub: _elementwise(False), operator.mul: _elementwise(False),
+    operator.eq: _elementwise(False), operator.ne: _elementwise(False),
+    operator.lt: _elementwise(True), operator.le: _elementwise(True), operator.gt: _elementwise(True),
+    operator.ge: _elementwise(True),
+}
+_UFUNC_TEST = _elementwise(False)  # NumPy ufuncs: warnings, not errors, for 1/0 and log(0) (unless np.seterr)
+
+# Evaluated at trace time when every operand is a constant: the result must be an immutable value, and an
+# operation that raises is left to raise at run time.
+_OPERATOR_FOLD = (
+    "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "neg", "pos", "abs", "invert", "not_",
+    "lt", "le", "eq", "ne", "gt", "ge", "is_", "is_not", "and_", "or_", "xor", "lshift", "rshift", "truth",
+    "getitem", "index",
+)
+FOLDABLE = {getattr(operator, n) for n in _OPERATOR_FOLD} | {
+    ops.build_tuple, len, abs, min, max, round, float, int, bool, complex, isinstance, divmod, slice,
 } | {getattr(math, n) for n in dir(math) if callable(getattr(math, n)) and not n.startswith("_")}
 
 _IMMUTABLE = (int, float, complex, bool, str, bytes, type(None), slice, np.generic, type(Ellipsis))
 
 
-def is_pure(fn) -> bool:
-    """Can a dead call of `fn` be removed?  Pure callables, NumPy ufuncs (not with `out=`, see `_call_is_pure`)."""
-    try:
-        return fn in PURE or isinstance(fn, np.ufunc)
-    except TypeError:  # unhashable callable
-        return False
-
-
-def _call_is_pure(s, types: dict) -> bool:
-    if not isinstance(s.fn, Const) or not is_pure(s.fn.value):
+def is_pure(s, types: dict) -> bool:
+    """Can statement `s` be removed when nothing uses its value?  `types`: Var -> Type (Any where unknown)."""
+    if not isinstance(s.fn, Const):
         return False
     fn = s.fn.value
     if isinstance(fn, np.ufunc):
-        return not any(k in ("out", "where") for k, _ in s.kwargs)
-    if fn is getattr:
-        return _getattr_is_pure(s, types)
-    if fn is operator.getitem:
-        return _getitem_is_pure(s, types)
-    return True
+        return _UFUNC_TEST(s, types)
+    try:
+        test = _PURE.get(fn)
+    except TypeError:  # an unhashable callable
+        return False
+    return test is not None and test(s, types)
 
 
 def _getattr_is_pure(s, types: dict) -> bool:
@@ -79,14 +151,16 @@ def _getattr_is_pure(s, types: dict) -> bool:
         return False
     obj, name = s.args[0], s.args[1].value
     if isinstance(obj, Const):
-        return isinstance(obj.value, _pytypes.ModuleType) or _plain_attribute(type(obj.value), name)
+        v = obj.value
+        return (isinstance(v, _pytypes.ModuleType) and name in v.__dict__) or (
+            _plain_attribute(type(v), name) and hasattr(v, name))
     t = types.get(obj)
     if isinstance(t, Array):
         return hasattr(np.ndarray, name)
     if isinstance(t, Instance):
         return (t.attr(name) is not None or hasattr(t.cls, name)) and _plain_attribute(t.cls, name)
     if isinstance(t, Constant):
-        return _plain_attribute(type(t.value), name)
+        return _plain_attribute(type(t.value), name) and hasattr(t.value, name)
     return False
 
 
@@ -305,7 +379,7 @@ def dce(ir: IR) -> IR:
 
     for b in ir.blocks:
         for s in b.stmts:
-            if not _call_is_pure(s, types):
+            if not is_pure(s, types):
                 mark(s.var)
         t = b.term
         if isinstance(t, CondBr):

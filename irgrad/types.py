@@ -39,7 +39,8 @@ ANY = AnyType()
 @dataclass(frozen=True)
 class Scalar(Type):
     """A Python scalar (or NumPy scalar) of type `pytype`: float, int, bool, complex, str, NoneType,
-    or a NumPy scalar type such as np.float64."""
+    or a NumPy scalar type such as np.float64.  Numbers follow the numeric tower of PEP 484, which `join` uses
+    to widen: `float` holds any real number (int, bool, np.float64 ...), `complex` any number, `int` a bool too."""
 
     pytype: type
 

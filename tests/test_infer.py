@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 import pytest
+from hypothesis import given
 
 from irgrad import ops
 from irgrad.frontend import bind_args
@@ -252,8 +253,9 @@ def conforms(v, t) -> bool:
         return True
     if isinstance(t, Constant):
         return v is t.value or (type(v) is type(t.value) and not isinstance(v, np.ndarray) and v == t.value)
-    if isinstance(t, Scalar):  # float holds np.float64 too (a subclass), int holds bool
-        return isinstance(v, t.pytype)
+    if isinstance(t, Scalar):  # the numeric tower: float holds any real number, complex any number
+        tower = {float: (int, float, np.floating, np.integer), complex: (int, float, complex, np.number)}
+        return isinstance(v, tower.get(t.pytype, t.pytype))
     if isinstance(t, Array):
         if t.ndim is None and isinstance(v, np.generic):  # ndarray[d, ?] holds the 0-d results too
             return v.dtype.name == t.dtype
@@ -337,3 +339,31 @@ def test_typed_ir_raw_keeps_the_frontend_output():
     ir = typed_ir(helper_square, [V], raw=True)
     assert ir.entry.argtypes == [V] and all(s.type == ANY for _, s in ir.stmts())
     assert typeof(np.ones(2)) == V
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# soundness on random programs (the frontend's fuzzer: branches, loops, break/continue, early returns, lambdas)
+
+def _load_fuzzer():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "tools" / "fuzz_programs.py"
+    spec = importlib.util.spec_from_file_location("fuzz_programs_for_infer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fuzz = _load_fuzzer()
+
+
+@given(fuzz.programs())
+def test_random_programs_keep_behaviour_and_types(program):
+    """Through every pass and type inference, each value fits its type and the result is CPython's."""
+    source, args = program
+    f = fuzz.compile_program(source)
+    expected = fuzz.outcome(lambda: f(*args))
+    ir = code_ir(f, *args)
+    got = fuzz.outcome(lambda: run_checking_types(ir, *bind_args(f, args)))
+    assert got[0] != "raised" or got[1][0] is not Misfit, got[1][1]
+    assert expected == got or repr(expected) == repr(got), f"\n{source}\nargs={args}\n{expected}\n{got}\n{ir}"

@@ -15,6 +15,7 @@ from irgrad.interpret import run
 from irgrad.ir import IR, Br, CondBr, Const, Return
 from irgrad.pipeline import code_ir
 from irgrad.printer import format_ir
+from irgrad.types import ndarray
 from irgrad.verify import verify
 
 from corpus import CASES
@@ -183,8 +184,10 @@ def test_dce_removes_dead_pure_code_and_dead_arguments_only():
     log = []
     ir = IR()
     b1, b2, b3 = (ir.new_block() for _ in range(3))
-    x = b1.add_arg()
-    b1.push(operator.mul, x, x)  # dead, pure
+    x = b1.add_arg(ndarray("float64", 1))
+    b1.push(operator.mul, x, 2.0)  # dead, pure
+    b1.push(operator.mul, x, x)  # dead, but two arrays may fail to broadcast
+    b1.push(operator.floordiv, 2.0, b1.push(operator.neg, 2))  # dead, but division may raise
     b1.push(np.sin, x)  # dead ufunc
     b1.push(log.append, x)  # dead value, but a side effect
     b1.push(np.sin, x, kwargs=(("out", x),))  # writes into x
@@ -196,7 +199,8 @@ def test_dce_removes_dead_pure_code_and_dead_arguments_only():
     b3.term = Return(a)
     verify(passes.dce(ir))
     text = format_ir(ir)
-    assert "operator.mul" not in text and text.count("numpy.sin") == 1 and "append" in text
+    assert "operator.mul(%1, 2.0)" not in text and "operator.mul(%1, %1)" in text and "floordiv" in text
+    assert text.count("numpy.sin") == 1 and "append" in text
     assert len(ir.blocks[1].args) == 1
     assert run(ir, np.array(0.5)) == pytest.approx(np.sin(0.5) + 10) and len(log) == 1
 
