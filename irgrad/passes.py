@@ -9,8 +9,11 @@
 - `dce`: dead-code elimination of pure statements and of block arguments nothing reads;
 - `order_blocks`: blocks in a topological order of the forward edges, keeping the frontend's order where it can.
 
-`simplify` runs them in order.  Only statements whose callable is in the purity table below are ever removed or
-evaluated: a call that may have side effects (a user function, a method, `setattr`, `list_append` ...) stays.
+`simplify` runs them in order.  A statement is removed only when the purity table below says that, with the
+types of its operands, it can neither have an effect nor raise (so before type inference little goes, and the
+pipeline runs `dce` again after it); a call of user code, a method, `setattr`, `list_append` ... always stays.
+Constant folding evaluates only the callables of `FOLDABLE`, on immutable constants, and leaves a call that
+raises to raise at run time.
 """
 from __future__ import annotations
 
