@@ -9,6 +9,7 @@ import dis
 import importlib.util
 import linecache
 import pathlib
+import re
 import operator
 import traceback
 
@@ -709,3 +710,19 @@ def test_random_programs_generated_code_agrees_with_the_interpreter(program):
     bound = bind_args(f, args, {})
     want, got = outcome(lambda: run(ir, *bound)), outcome(codegen.compile_ir(ir), *bound)
     assert got[0] == want[0] and same_value(got[1:], want[1:]), f"{source}\n{codegen.source(ir)}"
+
+
+# ── The worked example of docs/codegen.md ────────────────────────────────────────────────────────────────────────
+
+def test_docs_example_is_what_codegen_prints():
+    doc = pathlib.Path(__file__).resolve().parent.parent / "docs" / "codegen.md"
+    text = doc.read_text()
+    fences = {m.group(1): (m.group(2), m.start(2)) for m in re.finditer(r"^```(python|ir|py)\n(.*?)^```\n", text,
+                                                                         re.M | re.S)}
+    code, start = fences["python"]
+    namespace: dict = {}
+    # Padded so that the function's line numbers are the page's own, as the comments in the `py` block show.
+    exec(compile("\n" * text.count("\n", 0, start) + code, "docs/codegen.md", "exec"), namespace)
+    ir = code_ir(namespace["clip_sum"], [1.0, 2.0], 0.5)
+    assert str(ir) == fences["ir"][0].rstrip("\n")
+    assert codegen.source(ir).rstrip("\n") == fences["py"][0].rstrip("\n")
