@@ -21,15 +21,10 @@ import types as _pytypes
 
 import numpy as np
 
-import builtins
-import math
-import operator
-
-from . import cfg, ops
+from . import cfg
 from .errors import IrgradError, UnsupportedError
-from .ir import IR, Const, Return, Var
-from .infer_rules import (RULES, _random_call, const_type, specimen_call, specimen_method_ok,
-                          specimen_ok)
+from .infer_rules import RULES, const_type, random_call, specimen_call, specimen_method_ok, specimen_ok
+from .ir import IR, Return, Var
 from .types import ANY, Array, Constant, Dict, Instance, List, Method, Scalar, Tuple, Type, join, join_all, typeof
 
 WIDEN_AFTER = 6  # sweeps after which a type that still changes is widened to Any
@@ -149,7 +144,7 @@ class _Inference:
             if t is not None:
                 return t
         if specimen_method_ok(f):
-            return _random_call(self, f, args, kwargs)
+            return random_call(f, args, kwargs)
         if specimen_ok(f):
             return specimen_call(f, args, kwargs)
         if isinstance(f, _pytypes.MethodType):

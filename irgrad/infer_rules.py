@@ -197,7 +197,7 @@ def specimen_method_ok(f) -> bool:
     return isinstance(owner, (np.random.Generator, np.random.RandomState)) and getattr(f, "__name__", "") in _RANDOM
 
 
-def _random_call(inf, f, args, kwargs):
+def random_call(f, args, kwargs):
     fresh = np.random.default_rng(0) if isinstance(f.__self__, np.random.Generator) else np.random.RandomState(0)
     return specimen_call(getattr(fresh, f.__name__), args, kwargs)
 

@@ -8,7 +8,6 @@ import os
 import pathlib
 import re
 
-import pytest
 
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "ir.md"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```\n", re.M | re.S)
