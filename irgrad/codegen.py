@@ -167,13 +167,15 @@ class _Names:
 
     def __init__(self, reserved=()):
         self.used = set(reserved)
+        self.suffix: dict = {}  # base -> last suffix tried (a loop variable can have thousands of versions)
 
     def take(self, base: str) -> str:
         base = _sanitize(base)
-        name, k = base, 0
+        name, k = base, self.suffix.get(base, 0)
         while name in self.used:
             k += 1
             name = f"{base}_{k}"
+        self.suffix[base] = k
         self.used.add(name)
         return name
 
@@ -232,6 +234,7 @@ class _Generator:
         for v, p in shared.items():
             self.local[v] = self.local[p]
         self.user = _single_users(ir)
+        self.readers = None  # Var -> ids of the blocks that read it, when first needed
         self.folded: dict = {}  # Var read by a terminator -> its expression, written in the `if`/`return` itself
         self.consts: dict = {}  # id(value) -> (name, value)
         self.hooks = _Hooks(self)
@@ -427,11 +430,16 @@ class _Generator:
                 or self.uses.get(test.var) != 1):
             return None
         # The `for` leaves its target at the last item, not STOP: it must not be read once the loop is done.
+        if self.readers is None:
+            self.readers = {}
+            for b in self.ir.blocks:
+                for x in _block_operands(b):
+                    self.readers.setdefault(x, set()).add(id(b))
         inside = {id(b) for b in loop_blocks}
-        reads = [b for b in self.ir.blocks for x in _block_operands(b) if x is get.var]
-        if any(id(b) not in inside for b in reads) or any(x is get.var for x in t.operands() if x is not t.cond):
+        k = 0 if test_fn is operator.is_ else 1  # the exit edge
+        if not self.readers.get(get.var, set()) <= inside or any(x is get.var for x in t.edges()[k][1]):
             return None
-        return self.local[get.var], self.atom(get.args[0]), 0 if test_fn is operator.is_ else 1
+        return self.local[get.var], self.atom(get.args[0]), k
 
 
 class _Hooks:

@@ -417,7 +417,8 @@ def _graph(succ: list):
     g = nx.DiGraph()
     g.add_nodes_from(range(len(succ)))
     g.add_edges_from((u, v) for u, ss in enumerate(succ) for v in ss)
-    g.remove_nodes_from([u for u in range(len(succ)) if u != 0 and u not in nx.descendants(g, 0)])
+    reached = nx.descendants(g, 0) | {0}
+    g.remove_nodes_from([u for u in range(len(succ)) if u not in reached])
     idom = nx.immediate_dominators(g, 0)
     back = {(u, v) for u, v in g.edges if _dominates(idom, v, u)}
     dag = g.copy()
