@@ -20,7 +20,7 @@ from . import inline_rules, ops
 from .forward_pass import forward_ir
 from .ir import IR, Const, Meta, Stmt, Var
 from .passes import simplify
-from .reverse_pass import adjoint_ir
+from .reverse_pass import adjoint_ir, fold_zero_sums
 from .rules.registry import NONDIFF, lookup
 from .runtime import MUTATING_METHODS, STORES, mutating_method, static_nondiff
 from .types import Array, Constant, Scalar, Tuple
@@ -109,7 +109,12 @@ class BlockPlan:
     info: list  # per statement: the InlineRule ('inline'), the tuple facts ('tuple'), else None
     slots: list  # per statement: (first position in the record, how many values it records)
     npreds: int
-    stack: bool  # does this block push a record?
+    width: int  # values in the record (a record of one value is pushed bare, not in a tuple)
+
+    @property
+    def stack(self) -> bool:
+        """Does this block push a record?"""
+        return self.width > 0
 
 
 @dataclass
@@ -195,7 +200,7 @@ def plan_blocks(ir: IR, active: set) -> list:
                 n = 1
             slots.append((pos, n))
             pos += n
-        plans.append(BlockPlan(i, stmts, kinds, info, slots, npreds, pos > 0))
+        plans.append(BlockPlan(i, stmts, kinds, info, slots, npreds, pos))
     return plans
 
 
@@ -242,7 +247,7 @@ def transform(ir: IR, active_args) -> Transform:
     active = activity(ir, active_args)
     plans = plan_blocks(ir, active)
     fwd = simplify(forward_ir(ir, active, plans, _meta(ir, "forward")))
-    adj = simplify(adjoint_ir(ir, active, plans, _meta(ir, "adjoint")))
+    adj = simplify(fold_zero_sums(simplify(adjoint_ir(ir, active, plans, _meta(ir, "adjoint")))))
     return Transform(ir, fwd, adj, active, plans, len(ir.entry.args))
 
 

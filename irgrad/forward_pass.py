@@ -77,7 +77,8 @@ def forward_ir(ir: IR, active: set, plans: list, meta) -> IR:
             vmap[s.var] = nb.push(operator.getitem, pair, 0, type=s.type, line=s.line, hint=s.var.hint)
             record.append(nb.push(operator.getitem, pair, 1, line=s.line))
         if plan.stack:
-            rec = nb.push(ops.build_tuple, *(([came_from] if came_from is not None else []) + record))
+            values = ([came_from] if came_from is not None else []) + record
+            rec = values[0] if plan.width == 1 else nb.push(ops.build_tuple, *values)
             nb.push(ops.list_append, stacks[plan.index], rec)
         nb.term = _terminator(b.term, b, blocks, ir, m, edge_ids, stacks, plans)
     entry.term = Br(blocks[0], tuple(params) + ((Const(0),) if plans[0].npreds > 1 else ()))

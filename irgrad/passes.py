@@ -191,7 +191,7 @@ def _plain_attribute(cls, name) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 # Substitution
 
-def _substitute(ir: IR, subst: dict) -> None:
+def substitute(ir: IR, subst: dict) -> None:
     """Replace every use of a key of `subst` (a Var) by its value (after following chains)."""
     if not subst:
         return
@@ -248,7 +248,7 @@ def fold_constants(ir: IR) -> IR:
                     continue
                 target, args = (t.then_, t.then_args) if taken else (t.else_, t.else_args)
                 b.term = Br(target, args, t.line)
-    _substitute(ir, subst)  # uses in blocks visited before their definitions' blocks (none in reducible IR)
+    substitute(ir, subst)  # uses in blocks visited before their definitions' blocks (none in reducible IR)
     return remove_unreachable(ir)
 
 
@@ -335,7 +335,7 @@ def prune_args(ir: IR) -> IR:
                     keep.append(i)
             if len(keep) < len(b.args):
                 _drop_args(b, keep, edges)
-    _substitute(ir, subst)
+    substitute(ir, subst)
     return ir
 
 
@@ -432,7 +432,7 @@ def merge_blocks(ir: IR) -> IR:
             b.term = t.term
             gone.add(t)
     ir.blocks = [b for b in ir.blocks if b not in gone]
-    _substitute(ir, subst)
+    substitute(ir, subst)
     return ir
 
 

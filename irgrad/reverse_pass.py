@@ -18,6 +18,7 @@ import numpy as np
 
 from . import inline_rules, ops
 from .ir import IR, Block, Br, CondBr, Const, Return, Var
+from .passes import substitute
 from .tangent import accum
 from .types import ANY
 
@@ -98,6 +99,17 @@ class CotangentEnv:
         self.env[v] = self._sum(self.get(v), d)
 
 
+class Record:
+    """The record a block popped: a tuple of `width` values, or the value itself when there is only one."""
+
+    def __init__(self, var, width: int):
+        self.var = var
+        self.width = width
+
+    def field(self, push, i: int, hint: str):
+        return self.var if self.width == 1 else push(operator.getitem, self.var, i, hint=hint)
+
+
 class _Emitter:
     """How inline rules emit into an adjoint block: every value they make is certainly not None."""
 
@@ -171,7 +183,7 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
         else:
             initial = dict(zip(slots, nb.args))
         env = CotangentEnv(nb, active, definite, initial, zeros)
-        rec = env.push(list.pop, stackvars[plan.index], hint="rec") if plan.stack else None
+        rec = Record(env.push(list.pop, stackvars[plan.index], hint="rec"), plan.width) if plan.stack else None
         _pull_back_block(b, plan, env, rec, slot_index)
         dargs = [env.real(env.take(v) if v in slot_index else env.get(v)) for v in b.args]
         out_slots = tuple(env.real(env.get(v)) for v in slots)
@@ -186,6 +198,7 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
             eb = Block()
             e_slots = [eb.add_arg(ANY) for _ in slots]
             e_dargs = [eb.add_arg(ANY) for _ in dargs]
+            definite.update(e for e, d in zip(e_dargs, dargs) if env.is_definite(d))
             eenv = CotangentEnv(eb, active, definite, dict(zip(slots, e_slots)), zeros)
             definite.update(a for v, a in zip(slots, e_slots) if v in zeros)
             for a, da in zip(args, e_dargs):
@@ -222,7 +235,7 @@ def _branch_to_predecessor(nb, rec, targets, args_out, edge_blocks):
     if len(targets) == 1:
         nb.term = Br(targets[0], args_out)
         return
-    came_from = nb.push(operator.getitem, rec, 0, hint="from")
+    came_from = rec.field(nb.push, 0, "from")
     cur = nb
     for n, eb in enumerate(targets):
         if n == len(targets) - 1:
@@ -255,7 +268,7 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
         if kind == "tuple" and plan.info[k][0] == "getitem_at":
             target = s.args[0]
             if target in env.active:
-                index = env.push(operator.getitem, rec, start, hint="index")
+                index = rec.field(env.push, start, "index")
                 total = env.push_definite(add_at, env.real(env.get(target)), plan.info[k][1], index, env.real(dv))
                 env.set(target, total)
         elif kind == "tuple":
@@ -263,7 +276,7 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
         elif kind == "inline":
             rule = plan.info[k]
             recorded_saves = inline_saved(s, rule)
-            saved = {p: (env.push(operator.getitem, rec, start + recorded_saves.index(p), hint="saved")
+            saved = {p: (rec.field(env.push, start + recorded_saves.index(p), "saved")
                          if p in recorded_saves else s.args[p]) for p in set(rule.saves) | set(recorded_saves)}
             dv = env.real(dv)
             if not env.is_definite(dv):  # may be None at run time (a rule's zero): make it a real zero
@@ -274,7 +287,7 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
                 if d is not None:
                     env.add(o, d)
         else:
-            d = env.push(env.push(operator.getitem, rec, start, hint="pb"), env.real(dv))
+            d = env.push(rec.field(env.push, start, "pb"), env.real(dv))
             operands = list(s.args) + [v for _, v in s.kwargs]
             if kind == "dyn":
                 operands = [s.fn] + operands
@@ -289,7 +302,7 @@ def _pull_back_store(s, env, rec, start, dv):
     tct = env.real(env.get(target))
     if tct is NONE and dv is NONE and s.fn.value is not ops.cell_set:  # cells: see the cell store
         return
-    res = env.push(env.push(operator.getitem, rec, start, hint="back"), tct, env.real(dv))
+    res = env.push(rec.field(env.push, start, "back"), tct, env.real(dv))
     if isinstance(target, Var) and target in env.active:
         env.set(target, env.push(operator.getitem, res, 0))
     for j, o in enumerate(s.args[1:]):
@@ -320,6 +333,28 @@ def add_at(ct, n, i, d):
     items = [None] * n if ct is None else list(ct)
     items[i] = accum(items[i], d)
     return tuple(items)
+
+
+def fold_zero_sums(ir: IR) -> IR:
+    """Cotangent sums with a constant zero, left where pruning put a slot's 0.0 or None in: `0.0 + d` and
+    `accum(None, d)` are `d` (exact for cotangents, which are never ints)."""
+    subst = {}
+    for b in ir.blocks:
+        keep = []
+        for s in b.stmts:
+            if isinstance(s.fn, Const) and len(s.args) == 2 and not s.kwargs and (
+                    (s.fn.value is operator.add and _is_const(s.args[0], 0.0)) or
+                    (s.fn.value is accum and _is_const(s.args[0], None))):
+                subst[s.var] = s.args[1]
+                continue
+            keep.append(s)
+        b.stmts = keep
+    substitute(ir, subst)
+    return ir
+
+
+def _is_const(x, value) -> bool:
+    return isinstance(x, Const) and type(x.value) is type(value) and x.value == value
 
 
 def zeros_if_none(d, y):
