@@ -295,10 +295,16 @@ class _Structurer:
             return None
         target, iterable, k = form
         exit_node, body_node = self.succ[h][k], self.succ[h][1 - k]
-        if exit_node != fr.follow or body_node not in body_nodes:
+        if body_node not in body_nodes or (exit_node != fr.follow and self.nin[exit_node] != 1):
             return None
         self.budget -= len(block.stmts) + 1
         loop = For(target, iterable, self.edge(h, 1 - k), self.edge(h, k), block.term.line)
+        if exit_node != fr.follow:
+            # Only exhaustion reaches this exit: its code is the `else:` clause, which runs outside the loop and
+            # falls through to the loop's follow like a `break` does.
+            t = self.goto(exit_node, fr.follow, frames, loop.orelse)
+            if t is not None:
+                self.emit_from(t, fr.follow, frames, loop.orelse)
         t = self.goto(body_node, None, frames + (fr,), loop.body)
         if t is not None:
             self.emit_from(t, None, frames + (fr,), loop.body)

@@ -737,6 +737,6 @@ def test_docs_example_is_what_codegen_prints():
     namespace: dict = {}
     # Padded so that the function's line numbers are the page's own, as the comments in the `py` block show.
     exec(compile("\n" * text.count("\n", 0, start) + code, "docs/codegen.md", "exec"), namespace)
-    ir = code_ir(namespace["clip_sum"], [1.0, 2.0], 0.5)
+    ir = code_ir(namespace["clip_sum"], [1.0, 2.0], 0.5, 3.0)
     assert str(ir) == fences["ir"][0].rstrip("\n")
     assert codegen.source(ir).rstrip("\n") == fences["py"][0].rstrip("\n")
