@@ -98,23 +98,29 @@ def predecessors(ir: IR) -> dict:
 
 @dataclass
 class BlockPlan:
-    """What the forward pass records for one primal block, and so what its adjoint pops.  The record is a tuple:
-    the predecessor number (when the block has several), then per differentiated statement its pullback ('rule',
-    'dyn'), its store's back function ('store'), the values its inline rule saves ('inline', maybe none), or
-    nothing ('tuple': tuple indexing, unpacking and building, pulled back element by element)."""
+    """What the forward pass records for one primal block, and so what its adjoint pops.  The record is a tuple
+    laid out by `layout`: the predecessor number ("from", when the block has several), primal values that inline
+    rules need (each once, however many rules need it), and pullbacks or store `back` functions (one per 'rule',
+    'dyn' or 'store' statement).  'tuple' statements (tuple indexing, unpacking and building) record nothing but
+    a run-time index; they are pulled back element by element."""
 
     index: int
     stmts: list  # the primal statements that are differentiated, in order
     kinds: list  # 'rule' | 'dyn' | 'store' | 'inline' | 'tuple', per statement
     info: list  # per statement: the InlineRule ('inline'), the tuple facts ('tuple'), else None
-    slots: list  # per statement: (first position in the record, how many values it records)
+    where: list  # per statement: its position in the record (an int), or {save: position} for an inline rule
+    layout: list  # the record: ("from",) | ("value", primal Var) | ("pullback", statement number)
     npreds: int
-    width: int  # values in the record (a record of one value is pushed bare, not in a tuple)
+
+    @property
+    def width(self) -> int:
+        """Values in the record (a record of one value is pushed bare, not in a tuple)."""
+        return len(self.layout)
 
     @property
     def stack(self) -> bool:
         """Does this block push a record?"""
-        return self.width > 0
+        return bool(self.layout)
 
 
 @dataclass
@@ -181,26 +187,33 @@ def plan_blocks(ir: IR, active: set) -> list:
     for i, b in enumerate(ir.blocks):
         stmts = [s for s in b.stmts if _needs_pullback(s, active)]
         npreds = len(preds[id(b)])
-        kinds, info, slots = [], [], []
-        pos = 1 if npreds > 1 else 0
-        for s in stmts:
+        layout = [("from",)] if npreds > 1 else []
+        value_pos: dict = {}
+
+        def value(v):
+            if v not in value_pos:
+                value_pos[v] = len(layout)
+                layout.append(("value", v))
+            return value_pos[v]
+
+        kinds, info, where = [], [], []
+        for k, s in enumerate(stmts):
             facts = _tuple_facts(s, typemap)
             rule = inline_rules.find(s, typemap, active) if facts is None and s.var in active else None
             if facts is not None:
                 kinds.append("tuple")
                 info.append(facts)
-                n = 1 if facts[0] == "getitem_at" else 0  # the index, for getitem_at
+                where.append(value(s.args[1]) if facts[0] == "getitem_at" else None)
             elif rule is not None:
                 kinds.append("inline")
                 info.append(rule)
-                n = len(inline_saved(s, rule))
+                where.append({p: value(s.var if p == "y" else s.args[p]) for p in inline_saved(s, rule)})
             else:
                 kinds.append(_kind(s))
                 info.append(None)
-                n = 1
-            slots.append((pos, n))
-            pos += n
-        plans.append(BlockPlan(i, stmts, kinds, info, slots, npreds, pos))
+                where.append(len(layout))
+                layout.append(("pullback", k))
+        plans.append(BlockPlan(i, stmts, kinds, info, where, layout, npreds))
     return plans
 
 

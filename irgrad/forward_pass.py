@@ -19,7 +19,7 @@ from .types import Scalar
 
 
 def forward_ir(ir: IR, active: set, plans: list, meta) -> IR:
-    from .adjoint import inline_saved, predecessors
+    from .adjoint import predecessors
     fwd = IR(meta=meta)
     vmap: dict = {}
     blocks = [Block() for _ in ir.blocks]
@@ -42,21 +42,17 @@ def forward_ir(ir: IR, active: set, plans: list, meta) -> IR:
             vmap[v] = nb.add_arg(t, v.hint)
         came_from = nb.add_arg(Scalar(int), "from") if plan.npreds > 1 else None
         recorded = {id(s): k for k, s in enumerate(plan.stmts)}
-        record = []
+        pullbacks = {}
         for s in b.stmts:
             args = tuple(m(a) for a in s.args)
             kwargs = tuple((k, m(v)) for k, v in s.kwargs)
             k = recorded.get(id(s))
             kind = plan.kinds[k] if k is not None else None
             if kind in (None, "inline", "tuple"):
-                # Runs as it is; an inline rule records the values its derivative needs.
+                # Runs as it is; what an inline rule needs is recorded at the end of the block.
                 nv = Var(s.var.hint)
                 nb.stmts.append(Stmt(nv, m(s.fn), args, kwargs, s.type, s.line))
                 vmap[s.var] = nv
-                if kind == "inline":
-                    record.extend(nv if p == "y" else args[p] for p in inline_saved(s, plan.info[k]))
-                elif kind == "tuple" and plan.info[k][0] == "getitem_at":
-                    record.append(args[1])
                 continue
             if kind == "store":
                 pair = nb.push(STORES[s.fn.value], *args, line=s.line)
@@ -75,9 +71,10 @@ def forward_ir(ir: IR, active: set, plans: list, meta) -> IR:
                     mask = Const(OperandMask(pos, kws))
                     pair = nb.push(fwd_call_masked, mask, m(s.fn), *args, kwargs=kwargs, line=s.line)
             vmap[s.var] = nb.push(operator.getitem, pair, 0, type=s.type, line=s.line, hint=s.var.hint)
-            record.append(nb.push(operator.getitem, pair, 1, line=s.line))
+            pullbacks[k] = nb.push(operator.getitem, pair, 1, line=s.line)
         if plan.stack:
-            values = ([came_from] if came_from is not None else []) + record
+            values = [came_from if e[0] == "from" else m(e[1]) if e[0] == "value" else pullbacks[e[1]]
+                      for e in plan.layout]
             rec = values[0] if plan.width == 1 else nb.push(ops.build_tuple, *values)
             nb.push(ops.list_append, stacks[plan.index], rec)
         nb.term = _terminator(b.term, b, blocks, ir, m, edge_ids, stacks, plans)

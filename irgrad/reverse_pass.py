@@ -110,6 +110,20 @@ class Record:
         return self.var if self.width == 1 else push(operator.getitem, self.var, i, hint=hint)
 
 
+class LazySaved(dict):
+    """What an inline rule saved, read from the record only when the derivative uses it; constant operands are
+    their own value."""
+
+    def __init__(self, rec, push, where: dict, args):
+        super().__init__()
+        self.rec, self.push, self.where, self.args = rec, push, where, args
+
+    def __missing__(self, p):
+        v = self.rec.field(self.push, self.where[p], "saved") if p in self.where else self.args[p]
+        self[p] = v
+        return v
+
+
 class _Emitter:
     """How inline rules emit into an adjoint block: every value they make is certainly not None."""
 
@@ -251,7 +265,6 @@ def _branch_to_predecessor(nb, rec, targets, args_out, edge_blocks):
 
 
 def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
-    from .adjoint import inline_saved
     recorded = {id(s): k for k, s in enumerate(plan.stmts)}
     for s in reversed(b.stmts):
         k = recorded.get(id(s))
@@ -259,25 +272,23 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
             continue
         kind = plan.kinds[k]
         dv = env.take(s.var) if s.var in slot_index else env.env.pop(s.var, NONE)
-        start = plan.slots[k][0]
+        at = plan.where[k]
         if kind == "store":
-            _pull_back_store(s, env, rec, start, dv)
+            _pull_back_store(s, env, rec, at, dv)
             continue
         if dv is NONE or dv is ZERO:
             continue
         if kind == "tuple" and plan.info[k][0] == "getitem_at":
             target = s.args[0]
             if target in env.active:
-                index = rec.field(env.push, start, "index")
+                index = rec.field(env.push, at, "index")
                 total = env.push_definite(add_at, env.real(env.get(target)), plan.info[k][1], index, env.real(dv))
                 env.set(target, total)
         elif kind == "tuple":
             _pull_back_tuple(s, plan.info[k], env, dv)
         elif kind == "inline":
             rule = plan.info[k]
-            recorded_saves = inline_saved(s, rule)
-            saved = {p: (rec.field(env.push, start + recorded_saves.index(p), "saved")
-                         if p in recorded_saves else s.args[p]) for p in set(rule.saves) | set(recorded_saves)}
+            saved = LazySaved(rec, env.push, at, s.args)
             dv = env.real(dv)
             if not env.is_definite(dv):  # may be None at run time (a rule's zero): make it a real zero
                 dv = env.push_definite(*((zeros_if_none, dv, saved["y"]) if rule.out_cat == "a"
@@ -287,7 +298,7 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
                 if d is not None:
                     env.add(o, d)
         else:
-            d = env.push(rec.field(env.push, start, "pb"), env.real(dv))
+            d = env.push(rec.field(env.push, at, "pb"), env.real(dv))
             operands = list(s.args) + [v for _, v in s.kwargs]
             if kind == "dyn":
                 operands = [s.fn] + operands
@@ -296,13 +307,13 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
                     env.add(o, env.push(operator.getitem, d, j))
 
 
-def _pull_back_store(s, env, rec, start, dv):
+def _pull_back_store(s, env, rec, at, dv):
     """A store replaces what its target held: the target's cotangent so far is rewritten."""
     target = s.args[0]
     tct = env.real(env.get(target))
     if tct is NONE and dv is NONE and s.fn.value is not ops.cell_set:  # cells: see the cell store
         return
-    res = env.push(rec.field(env.push, start, "back"), tct, env.real(dv))
+    res = env.push(rec.field(env.push, at, "back"), tct, env.real(dv))
     if isinstance(target, Var) and target in env.active:
         env.set(target, env.push(operator.getitem, res, 0))
     for j, o in enumerate(s.args[1:]):
