@@ -7,8 +7,11 @@ One local per SSA variable, named from `Var.hint` (made a valid, unique identifi
 `%N`.  Constants that are not literals are bound once, as closure variables of a factory function named `_make`,
 so the generated function never looks them up in a dict.  The exact callables `operator.add`, `getattr(x, 'a')`,
 `operator.getitem`, `ops.build_tuple`... are written as the expressions `a + b`, `x.a`, `x[i]`, `(a, b)`, which is
-what makes the generated code as fast as the same function written by hand.  Control flow is structured by
-`structure.py` into `if`/`else` and `while True:`; a graph it cannot structure gets a block-dispatch loop.
+what makes the generated code as fast as the same function written by hand.  Temporaries read once on the same
+line are folded into the expression that reads them; a block argument with one incoming edge is the value passed;
+a value passed once to a block argument is computed straight into its name.  Control flow is structured by
+`structure.py` into `if`/`else`, `while True:` and `for`; a graph it cannot structure gets a block-dispatch loop.
+See docs/codegen.md.
 
 Each line carries a comment `# file.py:line` pointing back at the user's source (`Stmt.line`), and the source is
 registered under a filename such as `<irgrad generated f#3>` so tracebacks and debuggers show it.

@@ -1,13 +1,16 @@
-"""Control-flow structuring for codegen: a block graph becomes nested `if`/`else` and `while True:` statements.
+"""Control-flow structuring for codegen: a block graph becomes nested `if`/`else`, `while True:` and `for`.
 
 The reference is IRTools' `reloop`/`structure` and Ramsey's "Beyond Relooper" (ICFP 2022), cut down to what Python
 can say: `if`/`else`, `while True:` with `break` and `continue` (innermost loop only), `return` and `raise`.
 
-How it works, on the reachable blocks of a reducible graph (see docs/codegen.md for a worked example):
+How it works, on the reachable blocks (see docs/codegen.md for a worked example):
 
+- Jumps through blocks with no statements are threaded.  A cycle with two entries (irreducible: the adjoint of a
+  loop left by `break` has them) is made reducible by copying the blocks one entry reaches first.
 - Loops are found from back edges (an edge to a block that dominates its source).  Each loop header becomes a
   `while True:` whose body starts with the header's code.  Jumping to the header is `continue`; jumping to the
-  loop's chosen exit (its *follow*) is `break`, and the follow's code comes after the loop.
+  loop's chosen exit (its *follow*) is `break`, and the follow's code comes after the loop.  A header that is just
+  `v = next_or_stop(it)` and a test of `v is STOP` makes the loop `for v in it:` instead.
 - A block ending in a conditional branch becomes `if c: ... else: ...`; both arms run until they reach the
   branch's *join*, its immediate post-dominator in the graph without back edges, whose code then follows the `if`.
 - Any other jump emits the target's code right there.  A block with a single predecessor is emitted once; a merge
@@ -15,10 +18,10 @@ How it works, on the reachable blocks of a reducible graph (see docs/codegen.md 
   budget.  Inside a loop, a jump to a shared block outside the loop, or to an outer loop's header or follow, sets a
   per-loop variable and breaks; after the loop, an `if` on that variable makes the jump from there (a labelled
   break, which Python lacks).
-- An irreducible graph, or one whose structuring would exceed the duplication budget, raises `Unstructured`, and
-  codegen falls back to a block-dispatch loop.
+- A graph whose splitting or copying would exceed its budget raises `Unstructured`, and codegen falls back to
+  `dispatch`, a block-dispatch loop.
 
-The output is a small statement tree (`Line`, `If`, `While`) whose leaves are lines codegen rendered; this module
+The output is a small statement tree (`Line`, `If`, `While`, `For`) whose leaves are lines codegen rendered; this module
 never looks inside statements, only at the graph.
 """
 from __future__ import annotations
