@@ -105,9 +105,14 @@ class Record:
     def __init__(self, var, width: int):
         self.var = var
         self.width = width
+        self.fields: dict = {}  # position -> the adjoint variable already holding it
 
     def field(self, push, i: int, hint: str):
-        return self.var if self.width == 1 else push(operator.getitem, self.var, i, hint=hint)
+        if self.width == 1:
+            return self.var
+        if i not in self.fields:
+            self.fields[i] = push(operator.getitem, self.var, i, hint=hint)
+        return self.fields[i]
 
 
 class LazySaved(dict):
