@@ -147,30 +147,22 @@ def dict_setitem_rrule(d, k, v):
     return y, dict_setitem_pullback
 
 
-@rrule(ops.dict_update)
-def dict_update_rrule(d, other):
-    keys_d = list(d)
-    keys_o = list(other)
-    y = ops.dict_update(d, other)
+def _dict_join_rule(join):
+    """`d.update(other)` and `f(**d, **other)`: each key's cotangent goes to the dict its value came from."""
+    def dict_join_rrule(d, other):
+        keys_o = list(other)
+        y = join(d, other)
 
-    def dict_update_pullback(dy):
-        if dy is None:
-            return None, None
-        return ({k: dy.get(k) for k in keys_d if k not in keys_o},
-                {k: dy.get(k) for k in keys_o})
-    return y, dict_update_pullback
+        def dict_join_pullback(dy):
+            if dy is None:
+                return None, None
+            return ({k: v for k, v in dy.items() if k not in keys_o}, {k: dy.get(k) for k in keys_o})
+        return y, dict_join_pullback
+    return dict_join_rrule
 
 
-@rrule(ops.dict_merge)
-def dict_merge_rrule(d, other):
-    keys_o = list(other)
-    y = ops.dict_merge(d, other)
-
-    def dict_merge_pullback(dy):
-        if dy is None:
-            return None, None
-        return ({k: v for k, v in dy.items() if k not in keys_o}, {k: dy.get(k) for k in keys_o})
-    return y, dict_merge_pullback
+dict_update_rrule = rrule(ops.dict_update)(_dict_join_rule(ops.dict_update))
+dict_merge_rrule = rrule(ops.dict_merge)(_dict_join_rule(ops.dict_merge))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -137,33 +137,24 @@ def reversed_rrule(xs):
     return y, reversed_pullback
 
 
-@rrule(list)
-def list_rrule(*xs):
-    if not xs:
-        return [], lambda dy: ()
-    src = xs[0]
-    y = list(src)
+def _sequence_constructor_rule(make):
+    """The rule of `list(xs)` / `tuple(xs)`: element cotangents go back to a tuple, list or array source."""
+    def sequence_rrule(*xs):
+        if not xs:
+            return make(), lambda dy: ()
+        src = xs[0]
+        y = make(src)
+        indexable = isinstance(src, (tuple, list, np.ndarray))
+        if not indexable and _carries(y):
+            raise UnsupportedError(f"{make.__name__}() of a {type(src).__name__} holding differentiable values")
 
-    def list_pullback(dy):
-        if dy is None:
-            return (None,)
-        return (container_cotangent(src, list(dy)) if isinstance(src, (tuple, list, np.ndarray)) else None,)
-    if not isinstance(src, (tuple, list, np.ndarray)) and _carries(y):
-        raise UnsupportedError(f"list() of a {type(src).__name__} holding differentiable values")
-    return y, list_pullback
+        def sequence_pullback(dy):
+            if dy is None or not indexable:
+                return (None,)
+            return (container_cotangent(src, list(dy)),)
+        return y, sequence_pullback
+    return sequence_rrule
 
 
-@rrule(tuple)
-def tuple_rrule(*xs):
-    if not xs:
-        return (), lambda dy: ()
-    src = xs[0]
-    y = tuple(src)
-
-    def tuple_pullback(dy):
-        if dy is None:
-            return (None,)
-        return (container_cotangent(src, list(dy)) if isinstance(src, (tuple, list, np.ndarray)) else None,)
-    if not isinstance(src, (tuple, list, np.ndarray)) and _carries(y):
-        raise UnsupportedError(f"tuple() of a {type(src).__name__} holding differentiable values")
-    return y, tuple_pullback
+list_rrule = rrule(list)(_sequence_constructor_rule(list))
+tuple_rrule = rrule(tuple)(_sequence_constructor_rule(tuple))
