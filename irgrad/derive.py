@@ -157,14 +157,26 @@ _stats = {"hits": 0, "misses": 0, "traces": 0}
 
 
 def entry_types(func, entry) -> tuple:
-    """Abstract types of the entry arguments; a function object standing for its own closure is typed by its
-    code, so closures made afresh on every call share one derivation."""
+    """Abstract types of the entry arguments."""
     out = []
     for i, v in enumerate(entry):
-        if i == 0 and func.__code__.co_freevars:
-            out.append(T.ANY)
-        else:
-            out.append(T.typeof(v))
+        # A closure stands for itself (inference reads the types of what it captured); the cache key holds those
+        # types (`closure_key`), never the function's identity, so closures made afresh share the derivation.
+        out.append(T.Constant(v) if i == 0 and func.__code__.co_freevars else T.typeof(v))
+    return tuple(out)
+
+
+_EMPTY_CELL = object()
+
+
+def closure_key(func) -> tuple:
+    """fast_key of what each closure cell holds now."""
+    out = []
+    for cell in func.__closure__ or ():
+        try:
+            out.append(fast_key(cell.cell_contents))
+        except ValueError:  # an empty cell
+            out.append(_EMPTY_CELL)
     return tuple(out)
 
 
@@ -222,7 +234,7 @@ def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
     """The derivation for these entry arguments; `mask` (one bool per entry argument) marks the ones the caller
     wants cotangents for (None: all).  Probed with `fast_key`; Types are built only on a miss."""
     closure = bool(func.__code__.co_freevars)
-    keys = tuple(None if (i == 0 and closure) else fast_key(v) for i, v in enumerate(entry))
+    keys = tuple(closure_key(v) if (i == 0 and closure) else fast_key(v) for i, v in enumerate(entry))
     # The globals dict is part of the key: the same code run with other globals resolves names differently.
     key = (func.__code__, _Identity(func.__globals__), keys, mask, closure_active)
     d = _cache.get(key)
