@@ -93,6 +93,9 @@ def unbroadcast(x_shape, dx):
     if dshape == tuple(x_shape):
         return dx
     lead = len(dshape) - len(x_shape)
+    if lead == 0 and isinstance(dx, np.ndarray):  # the common case (a bias column): one reduction, kept dims
+        axes = tuple(i for i, n in enumerate(x_shape) if n == 1 and dshape[i] != 1)
+        return dx.sum(axis=axes, keepdims=True)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(x_shape) if n == 1 and dshape[i + lead] != 1)
     out = np.sum(dx, axis=axes) if axes else dx
     return np.reshape(out, x_shape) if np.shape(out) != tuple(x_shape) else out
