@@ -640,14 +640,22 @@ def step(k):
 @st.composite
 def random_graphs(draw):
     """Any graph on up to 7 blocks, reducible or not.  Block args (k, a, b): k counts steps, a and b mix values,
-    and edges pass (a, b) in either order."""
+    and edges pass (a, b) in either order.  Some blocks are iterator headers (`v = next_or_stop(it)` and a branch
+    on `v is STOP`, the shape of a `for` loop) over one iterator the entry makes."""
     n = draw(st.integers(1, 7))
     ir, blocks = new_ir("random", n)
     for blk in blocks:
         for h in "kab":
             blk.add_arg(hint=h)
+    it = blocks[0].push(iter, blocks[0].push(range, draw(st.integers(0, 6))))
     for idx, blk in enumerate(blocks):
         k, a, b = blk.args
+        if idx and draw(st.integers(0, 4)) == 0:
+            v = blk.push(ops.next_or_stop, it, hint="v")
+            k1 = blk.push(step, k)  # headers use fuel too: a cycle of exhausted headers must end
+            blk.term = CondBr(blk.push(operator.is_, v, ops.STOP), blocks[draw(st.integers(0, n - 1))], (k1, a, b),
+                              blocks[draw(st.integers(0, n - 1))], (k1, v, b))
+            continue
         k1 = blk.push(step, k)
         a1 = blk.push(operator.mod, blk.push(operator.add, blk.push(operator.mul, a, 31), b), 1009 + idx)
         kind = draw(st.sampled_from(["br", "cond", "cond", "cond", "return", "raise"] if n > 1 else ["return"]))
