@@ -84,6 +84,12 @@ class CotangentEnv:
             return a
         if isinstance(a, SymTuple) and isinstance(b, SymTuple) and len(a.items) == len(b.items):
             return SymTuple(self._sum(x, y) for x, y in zip(a.items, b.items))
+        if isinstance(b, SymTuple) and not isinstance(a, SymTuple):
+            a, b = b, a
+        if isinstance(a, SymTuple) and sum(x is not NONE for x in a.items) == 1:
+            # one element into a tuple cotangent known only at run time: add it in place of a whole tuple sum
+            i = next(k for k, x in enumerate(a.items) if x is not NONE)
+            return self.push_definite(add_at, self.real(b), len(a.items), i, self.real(a.items[i]))
         a, b = self.real(a), self.real(b)
         if self.is_definite(a) and self.is_definite(b):
             return self.push_definite(operator.add, a, b)
@@ -347,7 +353,8 @@ def _pull_back_tuple(s, info, env, dv):
 def add_at(ct, n, i, d):
     """A tuple's cotangent `ct` (None is zero) with `d` added at position i (an int known only at run time)."""
     items = [None] * n if ct is None else list(ct)
-    items[i] = accum(items[i], d)
+    old = items[i]
+    items[i] = d if old is None else old + d if type(old) is float and type(d) is float else accum(old, d)
     return tuple(items)
 
 
