@@ -170,7 +170,7 @@ def document(command: str, facts: dict, settings: str, loads: tuple, workloads_r
         "(`torch.relu`, `torch.sigmoid`), scalar-poly unchanged on 0-d tensors.",
         "- glibc's malloc keeps 64 MB of padding at the top of its heap (MALLOC_TOP_PAD_), for every row alike: "
         "with the defaults each call that frees a few hundred kilobytes hands them back to the kernel and "
-        "faults them in again, which on this VM costs about 2 µs a page and made the spiral loss three times "
+        "faults them in again, which on this VM costs about 2 µs a page and made the spiral loss 2.5 times "
         "slower than its arithmetic.",
         "",
         "## The workloads",
