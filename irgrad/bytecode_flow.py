@@ -143,17 +143,22 @@ def maybe_unbound(graph: Graph, live_in: dict, params) -> dict:
                if ins.name == "LOAD_FAST_AND_CLEAR"}
     out = {id(b): live_in[id(b)] & cleared for b in graph.order}
     for name in live_in[id(entry)] - set(params):
-        stack, seen = [entry], {id(entry)}
-        while stack:
-            b = stack.pop()
-            out[id(b)].add(name)
-            if name in writes[id(b)]:
-                continue
-            for s in graph.succ[id(b)]:
-                if id(s) not in seen:
-                    seen.add(id(s))
-                    stack.append(s)
+        _mark_until_written(graph, entry, name, writes, out)
     return out
+
+
+def _mark_until_written(graph: Graph, entry, name, writes: dict, out: dict) -> None:
+    """Add `name` to out[block] for every block reachable from the entry on a path that does not write it."""
+    stack, seen = [entry], {id(entry)}
+    while stack:
+        b = stack.pop()
+        out[id(b)].add(name)
+        if name in writes[id(b)]:
+            continue
+        for s in graph.succ[id(b)]:
+            if id(s) not in seen:
+                seen.add(id(s))
+                stack.append(s)
 
 
 def maybe_empty_cells(graph: Graph, code, params) -> dict:
@@ -167,14 +172,5 @@ def maybe_empty_cells(graph: Graph, code, params) -> dict:
               if ins.name == "LOAD_FAST_AND_CLEAR"}
     out = {id(b): set(remade & set(code.co_cellvars)) for b in graph.order}
     for name in set(code.co_cellvars) - set(params) - remade:
-        stack, seen = [entry], {id(entry)}
-        while stack:
-            b = stack.pop()
-            out[id(b)].add(name)
-            if name in stores[id(b)]:
-                continue
-            for s in graph.succ[id(b)]:
-                if id(s) not in seen:
-                    seen.add(id(s))
-                    stack.append(s)
+        _mark_until_written(graph, entry, name, stores, out)
     return out
