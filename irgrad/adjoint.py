@@ -1,6 +1,7 @@
 """Typed primal IR -> forward IR + adjoint IR, as a short chain of named steps (Zygote's `Adjoint(ir)`):
 
     rewrite_mutating_methods   `lst.append(x)` and friends become stores the adjoint can follow
+    check_stores               in-place changes it cannot follow (of an argument, through an alias) are refused
     activity                   which variables carry derivative information (forwards from the arguments)
     plan_blocks                per statement: an inline rule, tuple bookkeeping, a rule's pullback, a store, or a
                                call of Python code (recursing into its own derived adjoint)
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from . import inline_rules, ops
 from .forward_pass import forward_ir
+from .errors import UnsupportedError
 from .ir import IR, Const, Meta, Stmt, Var
 from .passes import simplify
 from .reverse_pass import adjoint_ir, fold_zero_sums
@@ -254,9 +256,50 @@ def rewrite_mutating_methods(ir: IR) -> IR:
     return ir
 
 
+# Operations that keep a reference to their operands (all of them, or all but the first, a container they grow).
+_RETAIN_ALL = (ops.build_tuple, ops.build_list, ops.build_set, ops.build_dict, ops.make_function, ops.call_ex)
+_RETAIN_REST = (ops.list_append, ops.list_extend, ops.set_add, ops.dict_setitem)
+
+
+def check_stores(ir: IR) -> IR:
+    """Refuse the in-place changes the adjoint cannot follow, rather than risk a wrong gradient: a change to an
+    argument of the function (its caller's object: the caller's adjoint would not see it), and a change to a list,
+    dict or object that is also held elsewhere (put in a container, captured, or passed to Python code), since the
+    cotangent reaching it through the other reference would miss the change."""
+    targets = {}
+    for _, s in ir.stmts():
+        if isinstance(s.fn, Const) and s.fn.value in STORES and s.fn.value is not ops.cell_set \
+                and s.args and isinstance(s.args[0], Var):
+            targets.setdefault(s.args[0], s)
+    if not targets:
+        return ir
+    names = dict(zip(ir.entry.args, ir.meta.argnames[-len(ir.entry.args):] if ir.meta.argnames else ()))
+    for t, s in targets.items():
+        if t in ir.entry.args:
+            raise UnsupportedError(
+                f"{ir.where()}: line {s.line} changes its argument {names.get(t, t.hint or '')!r} in place; irgrad "
+                "differentiates functions that build new values. Work on a copy (list(x), dict(x), copy.copy(obj)).")
+    for _, s in ir.stmts():
+        f = s.fn.value if isinstance(s.fn, Const) else None
+        if f in STORES or f in _RETAIN_REST:
+            held = s.args[1:]
+        elif f in _RETAIN_ALL or f is None or _kind(s) == "dyn":
+            held = list(s.args) + [v for _, v in s.kwargs]
+        else:
+            continue
+        for o in held:
+            if isinstance(o, Var) and o in targets:
+                raise UnsupportedError(
+                    f"{ir.where()}: {o.hint or 'a value'!r} is changed in place at line {targets[o].line} and is "
+                    f"also held elsewhere (line {s.line}); irgrad cannot follow a change through two references. "
+                    "Build a new value instead of changing it in place.")
+    return ir
+
+
 def transform(ir: IR, active_args) -> Transform:
     """The named steps: list methods as stores, activity, block plans, forward IR, adjoint IR."""
     rewrite_mutating_methods(ir)
+    check_stores(ir)
     active = activity(ir, active_args)
     plans = plan_blocks(ir, active)
     fwd = simplify(forward_ir(ir, active, plans, _meta(ir, "forward")))

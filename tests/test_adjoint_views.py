@@ -94,3 +94,42 @@ def test_out_argument_is_refused():
     except irgrad.IrgradError:
         return
     assert np.allclose(g[0], np.cos(np.ones(3)))  # if accepted at all, it must be right
+
+
+def test_a_change_through_an_alias_is_refused():
+    def f(x):
+        lst = [x]
+        d = {"l": lst}
+        lst.append(x * 2.0)  # d["l"] sees this too
+        return sum(d["l"])
+
+    import pytest
+    with pytest.raises(irgrad.UnsupportedError, match="held elsewhere"):
+        irgrad.gradient(f, 1.5)
+
+
+def test_changing_an_argument_in_place_is_refused():
+    class M:
+        pass
+
+    def f(m):
+        m.w = m.w * 2.0
+        return np.sum(m.w)
+
+    m = M()
+    m.w = np.ones(2)
+    import pytest
+    with pytest.raises(irgrad.UnsupportedError, match="argument 'm'"):
+        irgrad.gradient(f, m)
+
+
+def test_a_callee_that_appends_to_its_argument_is_followed_or_refused():
+    def helper(lst, x):
+        lst.append(x * 2.0)
+
+    def f(x):
+        lst = [x]
+        helper(lst, x)
+        return sum(lst)
+
+    assert irgrad.gradient(f, 1.5) == (3.0,)  # inlined: the change is seen

@@ -50,7 +50,8 @@ def statements(draw, names, indent, depth=0):
     if kind == 4:
         return [f"{pad}k = 0", f"{pad}while k < {draw(st.integers(0, 3))}:",
                 f"{pad}    {target} = {target} * 0.9 + {draw(expressions(names))}", f"{pad}    k = k + 1"]
-    return [f"{pad}if {draw(expressions(names))} > 1.5:", f"{pad}    return {draw(expressions(names))}"]
+    # an early return (always a float: `i` alone would be an int)
+    return [f"{pad}if {draw(expressions(names))} > 1.5:", f"{pad}    return s * 0.5 + {draw(expressions(names))}"]
 
 
 @st.composite
