@@ -259,6 +259,8 @@ def rewrite_mutating_methods(ir: IR) -> IR:
 # Operations that keep a reference to their operands (all of them, or all but the first, a container they grow).
 _RETAIN_ALL = (ops.build_tuple, ops.build_list, ops.build_set, ops.build_dict, ops.make_function, ops.call_ex)
 _RETAIN_REST = (ops.list_append, ops.list_extend, ops.set_add, ops.dict_setitem)
+# Operations whose result is (part of) their first operand, not a copy.
+_REACHING = (getattr, operator.getitem, iter, ops.next_or_stop, ops.unpack_sequence, ops.freevar)
 
 
 def check_stores(ir: IR) -> IR:
@@ -274,11 +276,22 @@ def check_stores(ir: IR) -> IR:
     if not targets:
         return ir
     names = dict(zip(ir.entry.args, ir.meta.argnames[-len(ir.entry.args):] if ir.meta.argnames else ()))
+    # Values reached from the arguments (or from what a closure captured) without a copy belong to the caller.
+    outside = set(ir.entry.args)
+    changed = True
+    while changed:
+        changed = False
+        for _, s in ir.stmts():
+            if s.var not in outside and isinstance(s.fn, Const) and s.fn.value in _REACHING and s.args \
+                    and isinstance(s.args[0], Var) and (s.args[0] in outside or s.fn.value is ops.freevar):
+                outside.add(s.var)
+                changed = True
     for t, s in targets.items():
-        if t in ir.entry.args:
+        if t in outside:
             raise UnsupportedError(
-                f"{ir.where()}: line {s.line} changes its argument {names.get(t, t.hint or '')!r} in place; irgrad "
-                "differentiates functions that build new values. Work on a copy (list(x), dict(x), copy.copy(obj)).")
+                f"{ir.where()}: line {s.line} changes {names.get(t, t.hint or 'a value')!r}, which belongs to its "
+                "caller (an argument, part of one, or a captured value), in place; irgrad differentiates functions "
+                "that build new values. Work on a copy (list(x), dict(x), copy.copy(obj)).")
     for _, s in ir.stmts():
         f = s.fn.value if isinstance(s.fn, Const) else None
         if f in STORES or f in _RETAIN_REST:

@@ -119,7 +119,7 @@ def test_changing_an_argument_in_place_is_refused():
     m = M()
     m.w = np.ones(2)
     import pytest
-    with pytest.raises(irgrad.UnsupportedError, match="argument 'm'"):
+    with pytest.raises(irgrad.UnsupportedError, match="'m', which belongs to its caller"):
         irgrad.gradient(f, m)
 
 
@@ -133,3 +133,18 @@ def test_a_callee_that_appends_to_its_argument_is_followed_or_refused():
         return sum(lst)
 
     assert irgrad.gradient(f, 1.5) == (3.0,)  # inlined: the change is seen
+
+
+def test_changing_part_of_an_argument_is_refused():
+    class Model:
+        pass
+
+    def f(m, x):
+        m.items.append(x * 2.0)
+        return sum(m.items)
+
+    m = Model()
+    m.items = [1.0]
+    import pytest
+    with pytest.raises(irgrad.UnsupportedError, match="belongs to its caller"):
+        irgrad.gradient(f, m, 1.0)
