@@ -135,6 +135,15 @@ def _mul_make(cats, s, need):
 
 
 def _div_make(cats, s, need):
+    if not need[0] and isinstance(s.args[0], Const) and s.args[0].value == 1:
+        # y = 1 / b (the sigmoid's last step): db = -dy * y * y, no division
+        def emit_reciprocal(E, dy, saved):
+            y = saved["y"]
+            return [None, to_operand(E, emit_reciprocal.rule, s,
+                                     E.call(operator.neg, E.call(operator.mul, E.call(operator.mul, dy, y), y)),
+                                     1, saved)]
+        return _rule({"y"} | _ub_saves(cats, need), emit_reciprocal)
+
     def emit(E, dy, saved):
         r = emit.rule
         da = E.call(operator.truediv, dy, saved[1])

@@ -61,3 +61,9 @@ def test_every_inline_rule_has_a_case():
     covered = "add sub mul truediv neg pow matmul exp log tanh sqrt sin cos maximum sum mean max min amax amin " \
               "iadd isub imul itruediv"
     assert names <= set(covered.split())
+
+
+def test_reciprocal_and_sigmoid():
+    check_grad(lambda x: np.sum(1.0 / (1.0 + np.exp(-x))), A)
+    check_grad(lambda x, r: np.sum(1.0 / (r + x * x)), A, ROW)
+    check_grad(lambda s: 1.0 / (1.0 + s * s), 0.7)
