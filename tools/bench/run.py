@@ -145,6 +145,11 @@ def main(argv=None) -> None:
                            ("quick mode: " if args.quick else "") + settings.describe(),
                            (load_start, load_end), results, errors_seen)
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    # Keep the section tools/bench_train_step.py writes (training steps of the examples) across runs.
+    old = args.output.read_text() if args.output.exists() else ""
+    begin, end = "<!-- train-step: begin -->", "<!-- train-step: end -->"
+    if begin in old and end in old:
+        text = text.rstrip("\n") + "\n\n" + old[old.index(begin):old.index(end) + len(end)] + "\n"
     args.output.write_text(text)
     print(f"\nwrote {args.output}")
 
