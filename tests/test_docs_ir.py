@@ -7,6 +7,7 @@ or the passes:  IRGRAD_UPDATE_DOCS=1 python -m pytest tests/test_docs_ir.py
 import os
 import pathlib
 import re
+from expected_dumps import DESIGN_DENSE
 
 
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "ir.md"
@@ -52,18 +53,6 @@ def test_dumps_match_the_code():
         return
     for expr, expected, actual, _ in results:
         assert actual == expected, f"docs/ir.md: {expr}\n--- expected ---\n{expected}\n--- actual ---\n{actual}"
-
-
-# The dump of the seeds' Dense layer as ../shared/DESIGN.md shows it.
-DESIGN_DENSE = """\
-1: (%1 :: Dense, %2 :: ndarray[float64, 2])
-  %3 = getattr(%1, 'weight') :: ndarray[float64, 2]
-  %4 = operator.matmul(%3, %2) :: ndarray[float64, 2]
-  %5 = getattr(%1, 'bias') :: ndarray[float64, 2]
-  %6 = operator.add(%4, %5) :: ndarray[float64, 2]
-  %7 = getattr(%1, 'activation') :: function
-  %8 = %7(%6) :: ndarray[float64, 2]
-  return %8"""
 
 
 def test_dense_dump_is_the_design_shape():

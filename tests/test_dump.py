@@ -9,6 +9,7 @@ import pytest
 from irgrad import TypeSpecError, dump
 from irgrad.types import ANY, Array, Constant, Dict, Instance, List, Scalar, Tuple, float_, int_
 from irgrad.typespec import format_types, parse
+from expected_dumps import DESIGN_DENSE
 
 SOURCE = textwrap.dedent('''
     import numpy as np
@@ -41,17 +42,6 @@ SOURCE = textwrap.dedent('''
     not_a_function = 3
 ''')
 
-DENSE = textwrap.dedent('''\
-    1: (%1 :: Dense, %2 :: ndarray[float64, 2])
-      %3 = getattr(%1, 'weight') :: ndarray[float64, 2]
-      %4 = operator.matmul(%3, %2) :: ndarray[float64, 2]
-      %5 = getattr(%1, 'bias') :: ndarray[float64, 2]
-      %6 = operator.add(%4, %5) :: ndarray[float64, 2]
-      %7 = getattr(%1, 'activation') :: function
-      %8 = %7(%6) :: ndarray[float64, 2]
-      return %8''')
-
-
 @pytest.fixture
 def layer(tmp_path, monkeypatch):
     path = tmp_path / "layer.py"
@@ -70,7 +60,7 @@ def test_dense_layer_from_a_file_prints_the_design_shape(layer, capsys):
     spec = "Dense{weight: ndarray[float64, 2], bias: ndarray[float64, 2], activation: relu}, ndarray[float64, 2]"
     code, out, err = irdump(capsys, f"{layer}:Dense.__call__", "--types", spec)
     assert (code, err) == (0, "")
-    assert out.strip() == DENSE
+    assert out.strip() == DESIGN_DENSE
 
 
 def test_module_target_and_defaults_filled(layer, capsys):
