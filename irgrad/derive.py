@@ -262,9 +262,10 @@ def _derive(func, argtypes, active) -> Derived:
     from .passes import simplify
     from .execute import executable
     from .pipeline import typed_ir
+    from .rewrites import rewrite
     _stats["traces"] += 1
     version = registry.version()
-    ir = simplify(inline_calls(typed_ir(func, list(argtypes))))
+    ir = rewrite(simplify(inline_calls(typed_ir(func, list(argtypes)))))
     if len(ir.entry.args) != len(argtypes):
         raise UnsupportedError(f"{func.__qualname__}: the traced IR takes {len(ir.entry.args)} arguments, "
                                f"the call binds {len(argtypes)}")
