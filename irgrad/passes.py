@@ -2,7 +2,8 @@
 
 - `remove_unreachable`: drops blocks no path from the entry reaches;
 - `fold_constants`: resolves `getattr(<module>, 'name')` to a constant (recording the assumption), evaluates pure
-  operations whose operands are all constants, and turns a branch on a constant into a jump;
+  operations whose operands are all constants, folds `len` of a value whose type fixes its length (a tuple), and
+  turns a branch on a constant into a jump;
 - `prune_args`: IRTools' `prune!` -- a block argument to which every incoming edge passes the same value (or the
   argument itself) is replaced by that value;
 - `merge_blocks`: a block that jumps to a block with no other predecessor absorbs it;
@@ -224,6 +225,7 @@ def remove_unreachable(ir: IR) -> IR:
 def fold_constants(ir: IR) -> IR:
     """Fold module attributes, pure operations on constants and branches on constants, in block order."""
     subst: dict = {}
+    types = ir.types()
 
     def resolve(x):
         return subst.get(x, x) if isinstance(x, Var) else x
@@ -232,7 +234,7 @@ def fold_constants(ir: IR) -> IR:
         kept = []
         for s in b.stmts:
             s.map_operands(resolve)
-            value = _fold(ir, s)
+            value = _fold(ir, s, types)
             if value is not _NO:
                 subst[s.var] = Const(value)
             else:
@@ -255,11 +257,13 @@ def fold_constants(ir: IR) -> IR:
 _NO = object()
 
 
-def _fold(ir: IR, s):
+def _fold(ir: IR, s, types=None):
     """The constant value of statement `s`, or _NO."""
     if not isinstance(s.fn, Const):
         return _NO
     fn = s.fn.value
+    if fn is len and len(s.args) == 1 and not s.kwargs and isinstance(s.args[0], Var) and types:
+        return _fixed_length(types.get(s.args[0]))
     if not all(isinstance(a, Const) for a in s.args) or not all(isinstance(v, Const) for _, v in s.kwargs):
         return _NO
     args = [a.value for a in s.args]
@@ -279,6 +283,12 @@ def _fold(ir: IR, s):
     except Exception:  # it raises at run time: leave it to raise there
         return _NO
     return value if _is_immutable(value) else _NO
+
+
+def _fixed_length(t):
+    """`len` of a value whose type fixes its length: a tuple (its type lists every element)."""
+    from .types import Tuple
+    return len(t.elts) if isinstance(t, Tuple) else _NO
 
 
 def _fold_module_attribute(ir: IR, module, name):
