@@ -351,15 +351,25 @@ def _vector_plan(ir, loop: _ForLoop):
             raise _Refuse  # the accumulator is read in the body other than by its update
         if uses.get(nxt) != 1:
             raise _Refuse
+    # acc += b ** n with the power read nowhere else: one pass of Python's own ** and + (seq_sum_pow)
+    fused = {}
+    for phi, s in updates.items():
+        term = s.args[1] if s.args[0] is phi else s.args[0]
+        entry = next((e for e in vector if e[0].var is term), None)
+        if entry is not None and entry[1] is seq.seq_pow and uses.get(term) == 1:
+            fused[phi] = entry
+    vector = [e for e in vector if e not in fused.values()]
+    checked = [v for v in checked if all(e[0].var is not v for e in fused.values())]
     # Where Python raises in `**`, seq_pow gives NaN, and NaN goes through +, -, *, / and ** n (n != 0) to the
     # sum: a power whose NaN reaches an accumulator needs no check of its own.  A quotient does (1 / (1 / 0.0)).
     reaches = {s.args[1] if s.args[0] in phis else s.args[0] for s in updates.values()}
+    reaches |= {e[2][0] for e in fused.values() if e[2][1].value != 0}
     for s, fn, args in reversed(vector):
         if s.var in reaches and not (fn is seq.seq_pow and args[1].value == 0):
             reaches.update(a for a in args if isinstance(a, Var))
     checked = [v for v, (s, fn, _) in zip(checked, [_def_of(vector, v) for v in checked])
                if not (fn is seq.seq_pow and v in reaches)]
-    return lists, zip_stmt, kind, hoisted, vector, updates, checked
+    return lists, zip_stmt, kind, hoisted, vector, updates, checked, fused
 
 
 def _def_of(vector, v):
@@ -397,7 +407,7 @@ def _is_term(k) -> bool:
 
 
 def _vectorise(ir, loop: _ForLoop, plan) -> None:
-    lists, zip_stmt, kind, hoisted, vector, updates, checked = plan
+    lists, zip_stmt, kind, hoisted, vector, updates, checked, fused = plan
     h, body, pre, exit_ = loop.header, loop.body, loop.pre, loop.exit
     line = h.term.line
     stmts = []
@@ -428,6 +438,11 @@ def _vectorise(ir, loop: _ForLoop, plan) -> None:
     finals = {}
     for phi, init in zip(h.args, pre.term.args):
         s = updates[phi]
+        if phi in fused:
+            _, _, (base, n) = fused[phi]
+            fn = seq.seq_sum_pow if _ACCUMULATE[s.fn.value] is seq.seq_sum else seq.seq_diff_pow
+            finals[phi] = emit(fn, init, get(base), n, type=FLOAT, hint=phi.hint)
+            continue
         term = s.args[1] if s.args[0] is phi else s.args[0]
         finals[phi] = emit(_ACCUMULATE[s.fn.value], init, get(term), type=FLOAT, hint=phi.hint)
     ok = emit(seq.seq_ok, cols[0], *finals.values(), *(env[v] for v in checked), type=Scalar(bool))

@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "bench"))
 from workloads import horner, poly_loss  # noqa: E402
 
 # The whole-function gradients below exercise these rules (and `test_rules_of_sequences` checks them alone).
-rule_specs.COVERED_BY_GRADIENT_TESTS.update({S.float_columns, S.seq_sum, S.seq_diff, S.seq_pow})
+rule_specs.COVERED_BY_GRADIENT_TESTS.update({S.float_columns, S.seq_sum, S.seq_diff, S.seq_pow, S.seq_sum_pow,
+                                            S.seq_diff_pow})
 
 rng = np.random.default_rng(0)
 XS = [float(v) for v in rng.uniform(-1.0, 1.0, 40)]
@@ -111,7 +112,7 @@ def check_loop(f, *args, rewritten_expected=True, rtol=1e-6, atol=1e-6):
 
 def test_scalar_poly_is_unrolled_and_vectorised():
     ir = rewritten(lambda c: poly_loss(c, (XS, YS)), COEFFS)
-    assert calls(ir, S.seq_sum) == 1 and calls(ir, S.seq_pow) == 1 and calls(ir, S.float_columns) == 1
+    assert calls(ir, S.seq_sum_pow) == 1 and calls(ir, S.float_columns) == 1
     # the fallback: the original loop (with Horner's loop unrolled) is still there
     assert has_loop(ir) and calls(ir, range) == 0
     text = format_ir(ir)
@@ -173,6 +174,20 @@ def powers(c, xs):
     return total
 
 
+def squares_subtracted(c, xs, ys):
+    total = 10.0
+    for x, y in zip(xs, ys):
+        total -= (x * c - y) ** 2
+    return total
+
+
+def cubes(c, xs):
+    total = 0.0
+    for x in xs:
+        total = total + (x - c) ** 3
+    return total
+
+
 def with_int_start(c, xs):
     total = 0
     for x in xs:
@@ -208,6 +223,8 @@ def three_lists(c, xs, ys, zs):
     (two_accumulators, (0.9, XS, YS)),
     (powers, (1.7, XS)),
     (with_int_start, (0.4, XS)),
+    (squares_subtracted, (0.4, XS, YS)),
+    (cubes, (0.4, XS)),
     (tuple_item, (1.1, XS, YS)),
     (loop_invariant_arithmetic, (0.3, -0.8, XS)),
     (three_lists, (0.6, XS, YS, XS[::-1])),
@@ -284,6 +301,13 @@ def masked_power(c, xs):
     return total
 
 
+def masked_power_summed(c, xs):
+    total = c
+    for x in xs:
+        total += (x ** -1) ** 0
+    return total
+
+
 def unused_power(c, xs):
     total = 0.0
     for x in xs:
@@ -292,7 +316,7 @@ def unused_power(c, xs):
     return total
 
 
-@pytest.mark.parametrize("f", [masked_power, unused_power], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", [masked_power, masked_power_summed, unused_power], ids=lambda f: f.__name__)
 def test_powers_that_do_not_reach_the_sum_are_checked(f):
     assert vectorised(f, 1.0, XS)
     check_loop(f, 0.5, XS)
@@ -522,6 +546,10 @@ def test_len_of_a_tuple_folds():
     (S.seq_pow, (rng.uniform(0.5, 2.0, 6), 3)),
     (S.seq_pow, (rng.uniform(0.5, 2.0, 6), -2)),
     (S.seq_pow, (rng.uniform(0.5, 2.0, 6), 1)),
+    (S.seq_sum_pow, (0.25, rng.standard_normal(7), 2)),
+    (S.seq_sum_pow, (0.25, rng.uniform(0.5, 2.0, 6), -3)),
+    (S.seq_diff_pow, (0.25, rng.standard_normal(7), 3)),
+    (S.seq_diff_pow, (0.25, rng.standard_normal(7), 1)),
 ])
 def test_rules_of_sequences(fn, args):
     check_rrule(fn, *args)
@@ -537,7 +565,8 @@ def test_seq_sum_adds_left_to_right():
     r = np.random.default_rng(1)
     for _ in range(50):
         terms = r.standard_normal(50) * 10.0 ** r.integers(-10, 10, 50)
-        acc = float(r.standard_normal())
+        terms[r.integers(0, 50, 10)] = r.choice([0.0, -0.0], 10)
+        acc = [float(r.standard_normal()), 0.0, -0.0, 0, 3][_ % 5]
         expected = acc
         for t in terms.tolist():
             expected = expected + t
@@ -546,8 +575,14 @@ def test_seq_sum_adds_left_to_right():
         for t in terms.tolist():
             expected = expected - t
         assert same_bits(S.seq_diff(acc, terms), expected)
+        expected = acc
+        for t in terms.tolist():
+            expected += t ** 2
+        assert same_bits(S.seq_sum_pow(acc, terms, 2), expected)
     assert same_bits(S.seq_sum(0.0, np.array([-0.0])), 0.0 + -0.0)
     assert same_bits(S.seq_sum(0, np.array([-0.0])), 0 + -0.0)
+    assert same_bits(S.seq_sum(0.0, np.array([-0.0, -0.0])), 0.0 + -0.0 + -0.0)
+    assert same_bits(S.seq_sum(-0.0, np.array([-0.0, -0.0])), -0.0 + -0.0 + -0.0)
     assert math.isnan(S.seq_sum(0.0, np.empty(0)))
 
 

@@ -246,6 +246,20 @@ def test_fold_leaves_what_raises_or_mutates():
         run(ir, None)
 
 
+def test_fold_len_of_a_value_whose_type_fixes_it():
+    from irgrad.types import List, Scalar, Tuple
+    ir = IR()
+    b = ir.new_block()
+    t, lst = b.add_arg(Tuple((Scalar(float),) * 3)), b.add_arg(List(Scalar(float)))
+    n = b.push(len, t, type=Scalar(int))
+    m = b.push(len, lst, type=Scalar(int))
+    b.term = Return(b.push(ops.build_tuple, b.push(operator.sub, n, 1), m))
+    verify(passes.simplify(ir))
+    text = format_ir(ir)
+    assert "len(%1)" not in text and "len(%2)" in text  # a list's length is a run-time value
+    assert run(ir, (1.0, 2.0, 3.0), [1.0]) == (2, 1)
+
+
 def test_order_blocks_restores_a_topological_order():
     ir = diamond()
     b1, b2, b3, b4 = ir.blocks

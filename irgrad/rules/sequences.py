@@ -70,6 +70,11 @@ def _accumulate(acc0, terms, negate):
     n = terms.size
     if n == 0 or (type(acc0) is not float and type(acc0) is not int):
         return math.nan
+    if acc0 == 0 and math.copysign(1.0, acc0) > 0 and not negate:
+        # From +0.0 (or 0) the scan of the terms alone gives the loop's sums but for the sign of a zero: the loop's
+        # sum is never -0.0 (x + y is -0.0 only when both are), the scan's is when every term so far is -0.0.
+        total = float(np.add.accumulate(terms)[-1])
+        return 0.0 if total == 0.0 else total
     buf = np.empty(n + 1)
     try:
         buf[0] = acc0  # an int is converted as Python converts it for int + float (OverflowError when huge)
@@ -99,6 +104,60 @@ def _seq_diff_rule(acc0, terms):
     def pullback(dy):
         return dy, np.full(shape, -dy)
     return seq_diff(acc0, terms), pullback
+
+
+def seq_sum_pow(acc0, base, n):
+    """`acc = acc0; for b in base: acc = acc + b ** n`, the sum of squares of a least-squares loss: Python's own
+    float `**` and `+` on each element, in the loop's order (exact by construction, and cheaper than an array of
+    powers then a scan); NaN when there is nothing to add, `acc0` is not a float or int, or `**` raises."""
+    return _accumulate_pow(acc0, base, n, False)
+
+
+def seq_diff_pow(acc0, base, n):
+    """`acc = acc0; for b in base: acc = acc - b ** n`."""
+    return _accumulate_pow(acc0, base, n, True)
+
+
+def _accumulate_pow(acc0, base, n, negate):
+    if base.size == 0 or (type(acc0) is not float and type(acc0) is not int):
+        return math.nan
+    acc = acc0
+    p = float(n)  # `b ** n` on a float converts the int n so
+    try:
+        if negate:
+            for b in base.tolist():
+                acc -= b ** p
+        else:
+            for b in base.tolist():
+                acc += b ** p
+    except (ArithmeticError, ValueError):
+        return math.nan
+    return acc
+
+
+def _pow_pullback(base, n, dy):
+    """d/db of b ** n times dy."""
+    if n == 0:
+        return np.zeros(base.shape)
+    if n == 1:
+        return np.full(base.shape, dy)
+    if n == 2:
+        return base * (2.0 * dy)
+    return (n * base ** (n - 1)) * dy
+
+
+@rrule(seq_sum_pow)
+def _seq_sum_pow_rule(acc0, base, n):
+    def pullback(dy):
+        return dy, _pow_pullback(base, n, dy), None
+    return seq_sum_pow(acc0, base, n), pullback
+
+
+@rrule(seq_diff_pow)
+def _seq_diff_pow_rule(acc0, base, n):
+    def pullback(dy):
+        return dy, _pow_pullback(base, n, -dy), None
+    return seq_diff_pow(acc0, base, n), pullback
 
 
 def seq_pow(a, n):
@@ -174,7 +233,7 @@ def seq_loud(token) -> None:
 
 non_differentiable(seq_ok, seq_quiet, seq_loud)
 
-PRIMITIVES = (float_columns, seq_sum, seq_diff, seq_pow, seq_ok, seq_quiet, seq_loud)
+PRIMITIVES = (float_columns, seq_sum, seq_diff, seq_sum_pow, seq_diff_pow, seq_pow, seq_ok, seq_quiet, seq_loud)
 
 
 def _register_types():
@@ -184,7 +243,7 @@ def _register_types():
 
     vec = Array("float64", 1)
     RULES[float_columns] = lambda inf, args, kwargs: Tuple((vec,) * len(args))
-    RULES[seq_sum] = RULES[seq_diff] = lambda inf, args, kwargs: Scalar(float)
+    RULES[seq_sum] = RULES[seq_diff] = RULES[seq_sum_pow] = RULES[seq_diff_pow] = lambda inf, args, kwargs: Scalar(float)
     RULES[seq_pow] = lambda inf, args, kwargs: vec
     RULES[seq_ok] = lambda inf, args, kwargs: Scalar(bool)
     RULES[seq_quiet] = lambda inf, args, kwargs: ANY
