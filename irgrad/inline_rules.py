@@ -78,6 +78,43 @@ def mean_adjoint(dy, x, axis=None, keepdims=False):
     return reduce_adjoint(dy, x, axis, keepdims, 1.0 / n)
 
 
+def fill_array(v, x):
+    """A fill cotangent made a real array: `v` (a scalar, or an array of x's ndim with size-1 axes) spread over x's
+    shape; writable and owned (never a broadcast view)."""
+    return np.full(x.shape, v)
+
+
+def fill_sum_like(d, x, y):
+    """`d` (a fill's value times an operand shaped like y along every axis where x is not) as the cotangent of
+    operand x of an elementwise op with output y: d itself when it already has x's shape, else spread over y and
+    summed back to x."""
+    if d.shape == x.shape:
+        return d
+    full = np.broadcast_to(d, y.shape)
+    return np.array(full) if full.shape == x.shape else unbroadcast(x.shape, full)
+
+
+def mean_scale(x, axis):
+    """1 / (the number of elements `mean(x, axis)` averages)."""
+    axes = range(x.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return 1.0 / n
+
+
+class Fill:
+    """A symbolic cotangent (FillArrays' `Fill`, as Zygote uses for the adjoint of `sum`): `value` (an adjoint
+    operand: a scalar when `scalar`, else an array of the same ndim as `like`) broadcast to the shape of `like`
+    (an adjoint operand holding a float64 array of the primal's shape).  Kept symbolic through the inline rules
+    that can use it as it is (`sum(x * x)` -> `(dy * 2.0) * x`), made a real array (`fill_array`) anywhere else."""
+
+    __slots__ = ("value", "like", "scalar")
+
+    def __init__(self, value, like, scalar: bool):
+        self.value, self.like, self.scalar = value, like, scalar
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Rules
 
@@ -89,6 +126,8 @@ class InlineRule:
     cats: list = field(default_factory=list)
     out_cat: str = ""
     need: list = field(default_factory=list)
+    fn: object = None  # the statement's callable
+    f64: bool = False  # every operand and the output float64 (or a Python number): fills may be used
 
 
 def to_operand(E, rule, stmt, d, i, saved):
@@ -127,6 +166,10 @@ def _add_make(sign):
 
 
 def _mul_make(cats, s, need):
+    if isinstance(s.args[0], Var) and s.args[0] is s.args[1]:
+        # x * x: one product, dy * (x * 2.0) (doubling is exact), rather than dy * x + dy * x
+        return _rule({0}, lambda E, dy, saved: [E.call(operator.mul, dy, E.call(operator.mul, saved[0], 2.0)), None])
+
     def emit(E, dy, saved):
         r = emit.rule
         return [to_operand(E, r, s, E.call(operator.mul, dy, saved[1]), 0, saved) if need[0] else None,
@@ -232,8 +275,24 @@ def _reduce_make(adjoint_fn):
     def make(cats, s, need):
         kw = {k: v.value for k, v in s.kwargs}
         axis, keepdims = kw.get("axis"), bool(kw.get("keepdims", False))
-        return _rule({0}, lambda E, dy, saved: [E.call(adjoint_fn, dy, saved[0], axis, keepdims)])
+
+        def emit(E, dy, saved):
+            if emit.rule.f64:  # a symbolic fill: made an array only where something needs one
+                return [_reduce_fill(E, adjoint_fn, dy, saved[0], axis, keepdims, axis is None)]
+            return [E.call(adjoint_fn, dy, saved[0], axis, keepdims)]
+        return _rule({0}, emit)
     return make
+
+
+def _reduce_fill(E, adjoint_fn, v, x, axis, keepdims, scalar):
+    """The cotangent of x for y = sum(x, axis) (or mean) with y's cotangent v (a plain value, or a fill's value)."""
+    if adjoint_fn is mean_adjoint:
+        scale = E.call(operator.truediv, 1.0, E.call(getattr, x, "size")) if axis is None else \
+            E.call(mean_scale, x, axis)
+        v = E.call(operator.mul, v, scale)
+    if axis is None or scalar:
+        return Fill(v, x, True)
+    return Fill(v if keepdims else E.call(np.expand_dims, v, axis), x, False)
 
 
 def _extremum_make(cats, s, need):
@@ -311,6 +370,12 @@ for _ip, _plain in ((operator.iadd, operator.add), (operator.isub, operator.sub)
     RULES[_ip] = (lambda cats, s, _ok=RULES[_plain][0]: cats[0] != "a" and _ok(cats, s), RULES[_plain][1])
 
 
+def _ndim(a, typemap):
+    if isinstance(a, Const):
+        return a.value.ndim if isinstance(a.value, np.ndarray) else None
+    return getattr(typemap.get(a), "ndim", None)
+
+
 _TAKES_AXIS = (np.sum, np.mean, np.max, np.min, np.amax, np.amin)
 
 
@@ -330,8 +395,7 @@ def find(stmt, typemap, active):
     out = category(stmt.var, stmt.type)
     if out not in ("f", "a"):
         return None
-    if stmt.fn.value in (operator.matmul, np.matmul) and not all(
-            getattr(typemap.get(a), "ndim", None) == 2 for a in stmt.args):
+    if stmt.fn.value in (operator.matmul, np.matmul) and not all(_ndim(a, typemap) == 2 for a in stmt.args):
         return None
     applies, make = entry
     if not applies(cats, stmt):
@@ -339,4 +403,70 @@ def find(stmt, typemap, active):
     need = [isinstance(a, Var) and a in active for a in stmt.args]
     rule = make(cats, stmt, need)
     rule.cats, rule.out_cat, rule.need = cats, out, need
+    rule.fn = stmt.fn.value
+    rule.f64 = _is_f64(stmt.type) and all(
+        _is_f64(a.value if isinstance(a, Const) else typemap.get(a), isinstance(a, Const)) for a in stmt.args)
     return rule
+
+
+def _is_f64(t, const=False) -> bool:
+    if const:
+        return type(t) in (int, float, bool) or isinstance(t, np.ndarray) and t.dtype == np.float64
+    if isinstance(t, Scalar):
+        return t.pytype in (float, np.float64, int, bool)
+    return isinstance(t, Array) and t.dtype == "float64"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fill cotangents through the rules that can keep them symbolic
+
+_UNARY = {np.exp, np.log, np.tanh, np.sqrt, np.sin, np.cos, np.maximum, operator.pow}
+
+
+def emit_fill(rule, s, E, f, saved):
+    """The operands' cotangents for a statement whose output's cotangent is the Fill `f`, or None when the rule
+    needs it as a real array.  Every array these return has its operand's shape."""
+    fn, cats, need, v = rule.fn, rule.cats, rule.need, f.value
+    if not rule.f64 or rule.out_cat != "a":
+        return None
+    if fn in (np.sum, np.mean):
+        kw = {k: c.value for k, c in s.kwargs}
+        return [_reduce_fill(E, reduce_adjoint if fn is np.sum else mean_adjoint, v, saved[0], kw.get("axis"),
+                             bool(kw.get("keepdims", False)), f.scalar)]
+    if fn is operator.neg:
+        return [Fill(E.call(operator.neg, v), f.like, f.scalar)]
+    if fn is operator.pow and s.args[1].value == 2 and f.scalar:
+        return [E.call(operator.mul, E.call(operator.mul, v, 2.0), saved[0]), None]
+    if fn in _UNARY:
+        # elementwise in one array shaped like the output: v times an array of that shape has the output's shape
+        return rule.emit(E, v, saved)
+    arrays = [i for i, c in enumerate(cats) if c == "a"]
+    if fn in (operator.add, operator.sub, operator.iadd, operator.isub) and len(arrays) == 1:
+        (i,) = arrays
+        if need[1 - i]:
+            return None  # a scalar operand's cotangent sums the whole fill
+        neg = i == 1 and fn in (operator.sub, operator.isub)
+        out = [None, None]
+        out[i] = Fill(E.call(operator.neg, v) if neg else v, f.like, f.scalar)
+        return out
+    if fn in (operator.mul, operator.imul):
+        a, b = s.args
+        if len(arrays) == 2 and isinstance(a, Var) and a is b:  # x * x
+            two_v = E.call(operator.mul, v, 2.0) if f.scalar else None
+            return [E.call(operator.mul, two_v, saved[0]) if two_v is not None
+                    else E.call(operator.mul, v, E.call(operator.mul, saved[0], 2.0)), None]
+        out = [None, None]
+        for i in (0, 1):
+            if not need[i]:
+                continue
+            other = saved[1 - i]
+            if len(arrays) == 1 and cats[i] == "a":
+                out[i] = Fill(E.call(operator.mul, v, other), f.like, f.scalar)
+            elif len(arrays) == 1:  # the scalar operand: the fill times the array (shaped like the output), summed
+                out[i] = E.call(sum_to_scalar, E.call(operator.mul, v, other))
+            else:  # v * other has other's extent wherever operand i was broadcast
+                out[i] = E.call(fill_sum_like, E.call(operator.mul, v, other), saved[i], saved["y"])
+        return out
+    if fn in (operator.truediv, operator.itruediv) and arrays == [0] and not need[1]:
+        return [Fill(E.call(operator.truediv, v, saved[1]), f.like, f.scalar), None]
+    return None

@@ -22,6 +22,7 @@ from .passes import substitute
 from .tangent import accum
 from .types import ANY
 
+Fill = inline_rules.Fill
 NONE = Const(None)
 ZERO = Const(0.0)  # the zero cotangent of a float that crosses blocks: keeps loops in plain arithmetic
 
@@ -57,7 +58,7 @@ class CotangentEnv:
         return self.env.get(v, self.zeros.get(v, NONE))
 
     def is_definite(self, d) -> bool:
-        return d in self.definite or (isinstance(d, Const) and d.value is not None)
+        return isinstance(d, Fill) or d in self.definite or (isinstance(d, Const) and d.value is not None)
 
     def real(self, d):
         """An adjoint operand for a cotangent (a SymTuple is built into a tuple here)."""
@@ -65,6 +66,8 @@ class CotangentEnv:
             if all(x is NONE for x in d.items):
                 return NONE
             return self.push_definite(ops.build_tuple, *[self.real(x) for x in d.items])
+        if isinstance(d, Fill):
+            return self.push_definite(inline_rules.fill_array, d.value, d.like)
         return d
 
     def take(self, v):
@@ -82,6 +85,13 @@ class CotangentEnv:
             return b
         if b is NONE or b is ZERO:
             return a
+        if isinstance(a, Fill) and isinstance(b, Fill) and a.like is b.like:
+            return Fill(self.push_definite(operator.add, a.value, b.value), a.like, a.scalar and b.scalar)
+        if isinstance(a, Fill) != isinstance(b, Fill):
+            f, o = (a, b) if isinstance(a, Fill) else (b, a)
+            if not isinstance(o, SymTuple) and self.is_definite(o):
+                # a real cotangent of the same array has its full shape: the fill's value broadcasts into it
+                return self.push_definite(operator.add, o, f.value)
         if isinstance(a, SymTuple) and isinstance(b, SymTuple) and len(a.items) == len(b.items):
             return SymTuple(self._sum(x, y) for x, y in zip(a.items, b.items))
         if isinstance(b, SymTuple) and not isinstance(a, SymTuple):
@@ -237,6 +247,27 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
     return adj
 
 
+def drop_unread_fields(ir: IR) -> IR:
+    """Reads of a record's fields (and `x.size`) whose value nothing uses: a Fill's `like` that was never made an
+    array, a saved value a rule ended up not needing."""
+    pops = {s.var for _, s in ir.stmts() if s.fn == Const(list.pop)}
+    while True:
+        used = set()
+        for b in ir.blocks:
+            for s in b.stmts:
+                used.update(o for o in s.operands() if isinstance(o, Var))
+            if b.term is not None:
+                used.update(o for o in b.term.operands() if isinstance(o, Var))
+        dropped = False
+        for b in ir.blocks:
+            keep = [s for s in b.stmts if s.var in used or not (
+                s.fn == Const(operator.getitem) and s.args[0] in pops and isinstance(s.args[1], Const))]
+            dropped |= len(keep) != len(b.stmts)
+            b.stmts = keep
+        if not dropped:
+            return ir
+
+
 def _dispatch_returns(ir, adj, entry, tape, bars, index, slot_zeros):
     """The adjoint's entry jumps to the adjoint of the block that returned (tape[0] says which)."""
     returns = [b for b in ir.blocks if isinstance(b.term, Return)]
@@ -300,6 +331,12 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
         elif kind == "inline":
             rule = plan.info[k]
             saved = LazySaved(rec, env.push, at, s.args)
+            cts = inline_rules.emit_fill(rule, s, _Emitter(env), dv, saved) if isinstance(dv, Fill) else None
+            if cts is not None:
+                for o, d in zip(s.args, cts):
+                    if d is not None:
+                        env.add(o, d)
+                continue
             dv = env.real(dv)
             if not env.is_definite(dv):  # may be None at run time (a rule's zero): make it a real zero
                 dv = env.push_definite(*((zeros_if_none, dv, saved["y"]) if rule.out_cat == "a"
