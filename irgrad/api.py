@@ -4,7 +4,9 @@ Each takes the function positional-only, so a keyword argument named `f` reaches
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
+from types import FunctionType
 
 import numpy as np
 
@@ -20,6 +22,12 @@ def _project(x, dx):
     """Give a cotangent the form of its primal: a float for a Python float, an array of x's shape for an array."""
     if dx is None:
         return None
+    tx = type(x)
+    if tx is np.ndarray:
+        if type(dx) is np.ndarray and dx.shape == x.shape:
+            return dx
+    elif tx is tuple or tx is list or tx is dict or (tx is float and type(dx) is float):
+        return dx
     if isinstance(x, float) and not isinstance(dx, float):
         if np.iscomplexobj(dx):
             return complex(dx)
@@ -34,8 +42,51 @@ def _project(x, dx):
     return dx
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The steady state: a plain function called with exactly its positional parameters, whose derivation a guard
+# (`derive.probe`) proves applies.  The same steps as `pullback` below takes through `call_derived`, without the
+# binding, the keys and the closures; anything else takes that general path.
+
+_VARARGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+
+
+def _fast_forward(f, args):
+    """(y, derivation, tape) when the fast path applies, else None."""
+    code = f.__code__
+    if len(args) != code.co_argcount or code.co_flags & _VARARGS or code.co_kwonlyargcount or f.__dict__ \
+            or lookup(f)[0] is not None:
+        return None  # (a non-empty __dict__ may hold a __wrapped__ or __signature__ the binding would follow)
+    entry = (f, *args) if code.co_freevars else args
+    d = derive.probe(f, entry, False, None)
+    if d is None:
+        return None
+    y, tape = d.forward(*entry)
+    return y, d, tape
+
+
+def _fast_back(f, args, d, tape, dy):
+    prev = fresh_cell_cotangents()
+    try:
+        cts = d.adjoint(tape, dy)
+    finally:
+        restore_cell_cotangents(prev)
+    if f.__code__.co_freevars:
+        cts = cts[1:]  # the closure's own cotangent: not asked for
+    return tuple(map(_project, args, cts))
+
+
 def pullback(f, /, *args, **kwargs):
     """(y, back) where back(dy) returns one cotangent per positional argument (None for zero)."""
+    if type(f) is FunctionType and not kwargs:
+        r = _fast_forward(f, args)
+        if r is not None:
+            y, d, tape = r
+
+            def fast_back(dy):
+                if dy is None:
+                    return (None,) * len(args)
+                return _fast_back(f, args, d, tape, dy)
+            return y, fast_back
     target = derive.python_target(f)
     if target is not None and lookup(f)[0] is None:
         # The top-level function's own cotangent (what a closure captured) is not asked for: not computed.
@@ -54,12 +105,20 @@ def pullback(f, /, *args, **kwargs):
     return y, back
 
 
-def _seed(y, fname):
+_NO_NAME = object()
+
+
+def _seed(y, f):
+    if type(y) is float:
+        return 1.0
     if isinstance(y, (float, np.floating)) or (isinstance(y, np.ndarray) and y.ndim == 0 and y.dtype.kind == "f"):
         return type(y)(1.0) if not isinstance(y, np.ndarray) else np.ones_like(y)
     if isinstance(y, (int, bool, np.integer)):
         return None
     shape = getattr(y, "shape", None)
+    fname = getattr(f, "__qualname__", _NO_NAME)
+    if fname is _NO_NAME:
+        fname = repr(f)
     raise IrgradError(
         f"gradient needs {fname} to return a real scalar, but it returned {type(y).__name__}"
         + (f" of shape {shape}" if shape is not None else "")
@@ -67,20 +126,32 @@ def _seed(y, fname):
           "that shape, or irgrad.jacobian(f, *args).")
 
 
-def withgradient(f, /, *args, **kwargs):
-    """(value, gradients): `gradients` has one entry per positional argument (None where zero)."""
+def _withgradient(f, args, kwargs):
+    if type(f) is FunctionType and not kwargs:
+        r = _fast_forward(f, args)
+        if r is not None:
+            y, d, tape = r
+            dy = _seed(y, f)
+            if dy is None:
+                return y, (None,) * len(args)
+            return y, _fast_back(f, args, d, tape, dy)
     y, back = pullback(f, *args, **kwargs)
-    dy = _seed(y, getattr(f, "__qualname__", repr(f)))
+    dy = _seed(y, f)
     if dy is None:
         return y, (None,) * len(args)
     return y, back(dy)
+
+
+def withgradient(f, /, *args, **kwargs):
+    """(value, gradients): `gradients` has one entry per positional argument (None where zero)."""
+    return _withgradient(f, args, kwargs)
 
 
 def gradient(f, /, *args, **kwargs):
     """The gradient of a real-scalar function: a tuple with one cotangent per positional argument, as in Zygote.
     Floats and arrays get floats and arrays, objects an `irgrad.Tangent`, tuples/lists/dicts the same container,
     and ints, bools, strings and anything the result does not depend on `None`."""
-    return withgradient(f, *args, **kwargs)[1]
+    return _withgradient(f, args, kwargs)[1]
 
 
 def jacobian(f, /, *args, **kwargs):

@@ -40,16 +40,6 @@ def python_target(f):
 # ---------------------------------------------------------------------------------------------------------------
 # Binding a call's arguments to the entry block's arguments, and cotangents back
 
-_sig_cache: dict = {}
-
-
-def _signature(func):
-    s = _sig_cache.get(func)
-    if s is None:
-        s = _sig_cache[func] = inspect.signature(func)
-    return s
-
-
 class _Pos:
     __slots__ = ("i",)
 
@@ -64,17 +54,34 @@ class _Kw:
         self.k = k
 
 
+# Binding plans by code object: (id(code), nargs, kwnames) -> (code, __defaults__, copy of __kwdefaults__, plan).
+# Keyed by the code, not the function, so closures made afresh share a plan and are not kept alive by the cache;
+# a plan holds default values, so it is reused only while the function's defaults are the very same objects.
 _plan_cache: dict = {}
+# Function attributes through which `inspect.signature` would not read the signature off the code and defaults.
+_SIGNATURE_ATTRS = ("__wrapped__", "__signature__", "_partialmethod", "__partialmethod__")
+_MISSING = object()
+
+
+def _same_kwdefaults(saved, now) -> bool:
+    if saved is None or now is None:
+        return saved is now
+    return len(saved) == len(now) and all(now.get(k, _MISSING) is v for k, v in saved.items())
 
 
 def binding_plan(func, nargs: int, kwnames: tuple):
     """For each parameter of `func` in order: where its value comes from (a positional index, a keyword name, a
     default, or for *args/**kwargs a tuple/dict of those)."""
-    key = (func, nargs, kwnames)
-    plan = _plan_cache.get(key)
-    if plan is not None:
-        return plan
-    sig = _signature(func)
+    code = func.__code__
+    dct = func.__dict__
+    by_code = not dct or not any(a in dct for a in _SIGNATURE_ATTRS)
+    if by_code:
+        key = (id(code), nargs, kwnames)
+        hit = _plan_cache.get(key)
+        if hit is not None and hit[0] is code and hit[1] is func.__defaults__ \
+                and _same_kwdefaults(hit[2], func.__kwdefaults__):
+            return hit[3]
+    sig = inspect.signature(func)
     bound = sig.bind(*[_Pos(i) for i in range(nargs)], **{k: _Kw(k) for k in kwnames})
     plan = []
     for name, p in sig.parameters.items():
@@ -93,7 +100,9 @@ def binding_plan(func, nargs: int, kwnames: tuple):
         else:
             plan.append(("default", p.default))
     plan = tuple(plan)
-    _plan_cache[key] = plan
+    if by_code:
+        kwd = func.__kwdefaults__
+        _plan_cache[key] = (code, func.__defaults__, None if kwd is None else dict(kwd), plan)
     return plan
 
 
@@ -230,9 +239,182 @@ class _Identity:
         return isinstance(other, _Identity) and other.obj is self.obj
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Guards: the cache probe of the steady state
+#
+# A guard is generated Python, one per cache entry, in the style of torch.dynamo's: a single `and` chain that holds
+# exactly when the cache key of a call would be the entry's key (the same globals dict, and `fast_key` of every
+# entry argument and captured value equal to the stored one, checked as `type(x) is ndarray and x.dtype is ...`
+# without building keys) and the derivation is still valid (the rule registry's version, then each assumption of
+# the trace as `ns[name] is value`).  Guards are found by the code object's identity and tried newest first;
+# when none holds, `derived` takes the keyed path, which is the reference.  A guard that raises does not hold.
+
+_guards: dict = {}  # (id(code), closure_active, mask) -> tuple of _Guard, newest first
+MAX_GUARDS = 8  # per code object and activity: the keyed cache holds the rest
+_unguarded: set = set()  # cache keys whose guard did not hold for the call that made it: not tried again
+
+
+class _Guard:
+    __slots__ = ("key", "code", "d", "check", "source")
+
+    def __init__(self, key, code, d, check, source):
+        self.key, self.code, self.d, self.check, self.source = key, code, d, check, source
+
+
+class _GuardSource:
+    """Builds the conditions under which a value has a given `fast_key`: each condition is exact for the key
+    shapes it handles, and any other shape is compared with `fast_key` itself, so a guard never holds where the
+    key would differ."""
+
+    def __init__(self):
+        self.consts = {"_fast_key": fast_key, "_ndarray": np.ndarray, "_count": __import__("operator").countOf,
+                       "_map": map, "_type": type, "_len": len, "_tuple": tuple, "_dict": dict, "_list": list}
+        self.conds = []
+        self.nvars = 0
+
+    def const(self, value) -> str:
+        for name, v in self.consts.items():
+            if v is value:
+                return name
+        name = f"_k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def bind(self, expr: str) -> tuple:
+        """(a name for the value of `expr`, the expression that evaluates and names it)"""
+        self.nvars += 1
+        return f"_v{self.nvars}", f"(_v{self.nvars} := {expr})"
+
+    def value(self, expr: str, key, depth: int) -> None:
+        c = self.conds
+        if isinstance(key, type) and not issubclass(key, _OWNED):
+            c.append(f"_type({expr}) is {self.const(key)}")
+            return
+        if type(key) is _Identity:
+            c.append(f"{expr} is {self.const(key.obj)}")
+            return
+        if type(key) is tuple and key and depth < T.MAX_DEPTH:
+            t = key[0]
+            if t is np.ndarray and len(key) == 3:
+                v, b = self.bind(expr)
+                dt = self.const(key[1])
+                c.append(f"_type({b}) is _ndarray and ({v}.dtype is {dt} or {v}.dtype == {dt}) "
+                         f"and {v}.ndim == {key[2]!r}")
+                return
+            if t is tuple:
+                v, b = self.bind(expr)
+                c.append(f"_type({b}) is _tuple and _len({v}) == {len(key) - 1}")
+                for i, k in enumerate(key[1:]):
+                    self.value(f"{v}[{i}]", k, depth + 1)
+                return
+            if t is list and len(key) == 2 and key[1] in _PLAIN_SCALARS:
+                v, b = self.bind(expr)
+                c.append(f"_type({b}) is _list and {v} and _count(_map(_type, {v}), {self.const(key[1])}) "
+                         f"== _len({v})")
+                return
+            if t is list and len(key) >= 2 and type(key[1]) is int:
+                v, b = self.bind(expr)
+                c.append(f"_type({b}) is _list and _len({v}) == {key[1]!r}")
+                for i, k in enumerate(key[2:]):
+                    self.value(f"{v}[{i}]", k, depth + 1)
+                return
+            if (isinstance(t, type) and t not in (tuple, list, dict) and not issubclass(t, _OWNED)
+                    and all(type(e) is tuple and len(e) == 2 and type(e[0]) is str for e in key[1:])):
+                # An object keyed by its __dict__: its class, as many attributes, each name found and its value's
+                # key.  Not the attributes' order, which the key holds but `typeof` (which sorts them) and
+                # `has_float_data` (true of any such object) ignore: the derivation is the one for this key.
+                v, b = self.bind(expr)
+                dv, db = self.bind(f"{v}.__dict__")
+                c.append(f"_type({b}) is {self.const(t)} and _type({db}) is _dict and _len({dv}) == {len(key) - 1}")
+                for name, k in key[1:]:
+                    self.value(f"{dv}[{name!r}]", k, depth + 1)
+                return
+        c.append(f"_fast_key({expr}, {depth}) == {self.const(key)}")
+
+
+# Types whose fast_key depends on more than the type (a bound method: on what it is bound to).
+_OWNED = (types.MethodType, types.BuiltinMethodType)
+
+
+def _make_guard(key, func, entry, keys, d) -> _Guard:
+    g = _GuardSource()
+    closure = bool(func.__code__.co_freevars)
+    # (how many entry arguments and cells there are is fixed by the code: a shorter entry raises IndexError)
+    g.conds.append(f"func.__globals__ is {g.const(func.__globals__)}")
+    for i, k in enumerate(keys):
+        if i == 0 and closure:
+            for j, ck in enumerate(k):
+                if ck is _EMPTY_CELL:
+                    g.conds.append(f"_empty(_cl[{j}])")
+                    g.consts["_empty"] = _cell_is_empty
+                else:
+                    g.value(f"_cl[{j}].cell_contents", ck, 0)
+        else:
+            g.value(f"entry[{i}]", k, 0)
+    # validity: the registry's version, then the assumptions (each namespace and name once)
+    g.conds.append(f"{g.const(registry._version)}[0] == {d.version!r}")
+    seen = set()
+    for ns, name, value in d.assumptions:
+        if (id(ns), name, id(value)) in seen:
+            continue
+        seen.add((id(ns), name, id(value)))
+        n, v = g.const(ns), g.const(value)
+        if value is None or type(ns) is not dict or type(name) is not str:
+            g.conds.append(f"{n}.get({g.const(name)}) is {v}")
+        else:
+            g.conds.append(f"{n}[{name!r}] is {v}")
+    body = "\n            and ".join(g.conds)
+    src = (f"def guard(func, entry):\n"
+           f"    try:\n"
+           + ("        _cl = func.__closure__\n" if closure else "") +
+           f"        if ({body}):\n"
+           f"            return True\n"
+           f"    except Exception:\n"
+           f"        pass\n"
+           f"    return False\n")
+    ns = dict(g.consts)
+    exec(compile(src, f"<irgrad guard {func.__qualname__}>", "exec"), ns)
+    return _Guard(key, func.__code__, d, ns["guard"], src)
+
+
+def _cell_is_empty(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return True
+    return False
+
+
+def probe(func, entry, closure_active: bool = True, mask=None):
+    """The derivation a guard proves applies to this call, or None (then `derived` decides)."""
+    gs = _guards.get((id(func.__code__), closure_active, mask))
+    if gs is not None:
+        for g in gs:
+            if g.check(func, entry):
+                _stats["hits"] += 1
+                return g.d
+    return None
+
+
+def _install_guard(key, func, entry, keys, closure_active, mask, d) -> None:
+    gkey = (id(func.__code__), closure_active, mask)
+    old = _guards.get(gkey, ())
+    if any(g.d is d for g in old) or key in _unguarded:
+        return
+    g = _make_guard(key, func, entry, keys, d)
+    if not g.check(func, entry):
+        _unguarded.add(key)  # (a value whose key the guard cannot read back): the keyed path serves it
+        return
+    keep = tuple(o for o in old if o.key != key and o.d.valid())
+    _guards[gkey] = (g,) + keep[:MAX_GUARDS - 1]
+
+
 def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
     """The derivation for these entry arguments; `mask` (one bool per entry argument) marks the ones the caller
-    wants cotangents for (None: all).  Probed with `fast_key`; Types are built only on a miss."""
+    wants cotangents for (None: all).  Probed by the guards, then with `fast_key`; Types are built only on a miss."""
+    d = probe(func, entry, closure_active, mask)
+    if d is not None:
+        return d
     closure = bool(func.__code__.co_freevars)
     keys = tuple(closure_key(v) if (i == 0 and closure) else fast_key(v) for i, v in enumerate(entry))
     # The globals dict is part of the key: the same code run with other globals resolves names differently.
@@ -240,10 +422,13 @@ def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
     d = _cache.get(key)
     if d is not None and d.valid():
         _stats["hits"] += 1
+        with _lock:
+            _install_guard(key, func, entry, keys, closure_active, mask, d)
         return d
     with _lock:
         d = _cache.get(key)
         if d is not None and d.valid():
+            _install_guard(key, func, entry, keys, closure_active, mask, d)
             return d
         _stats["misses"] += 1
         active = tuple(has_float_data(v) for v in entry)
@@ -253,6 +438,7 @@ def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
             active = (False,) + active[1:]
         d = _derive(func, entry_types(func, entry), active)
         _cache[key] = d
+        _install_guard(key, func, entry, keys, closure_active, mask, d)
         return d
 
 
@@ -345,6 +531,7 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _plan_cache.clear()
-        _sig_cache.clear()
+        _guards.clear()
+        _unguarded.clear()
         for k in _stats:
             _stats[k] = 0

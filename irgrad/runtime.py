@@ -211,9 +211,10 @@ def cell_cotangents() -> CellCotangents:
 
 
 def fresh_cell_cotangents():
-    """Start an empty store for one top-level pullback; returns the previous one to restore."""
+    """Start an empty store for one top-level pullback (made on first use: most pullbacks read no cell); returns
+    the previous one to restore."""
     prev = getattr(_local, "cells", None)
-    _local.cells = CellCotangents()
+    _local.cells = None
     return prev
 
 
