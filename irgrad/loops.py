@@ -340,6 +340,9 @@ def _vector_plan(ir, loop: _ForLoop):
                 and abs(s.args[1].value) <= MAX_POW and argkinds[0] != "inv":
             vector.append((s, seq.seq_pow, s.args))
             checked.append(s.var)
+        elif fn in seq.MATH and len(s.args) == 1 and argkinds[0] != "inv":
+            vector.append((s, seq.seq_map, (Const(fn), s.args[0])))
+            checked.append(s.var)
         else:
             raise _Refuse
         kind[s.var] = "vec"
@@ -360,15 +363,16 @@ def _vector_plan(ir, loop: _ForLoop):
             fused[phi] = entry
     vector = [e for e in vector if e not in fused.values()]
     checked = [v for v in checked if all(e[0].var is not v for e in fused.values())]
-    # Where Python raises in `**`, seq_pow gives NaN, and NaN goes through +, -, *, / and ** n (n != 0) to the
-    # sum: a power whose NaN reaches an accumulator needs no check of its own.  A quotient does (1 / (1 / 0.0)).
+    # Where Python raises in `**` or a math function, seq_pow and seq_map give NaN, and NaN goes through +, -, *, /,
+    # the math functions and ** n (n != 0) to the sum: a power or a math function whose NaN reaches an accumulator
+    # needs no check of its own.  A quotient does (1 / (1 / 0.0) is 0.0).
     reaches = {s.args[1] if s.args[0] in phis else s.args[0] for s in updates.values()}
     reaches |= {e[2][0] for e in fused.values() if e[2][1].value != 0}
     for s, fn, args in reversed(vector):
         if s.var in reaches and not (fn is seq.seq_pow and args[1].value == 0):
             reaches.update(a for a in args if isinstance(a, Var))
     checked = [v for v, (s, fn, _) in zip(checked, [_def_of(vector, v) for v in checked])
-               if not (fn is seq.seq_pow and v in reaches)]
+               if not (fn in (seq.seq_pow, seq.seq_map) and v in reaches)]
     return lists, zip_stmt, kind, hoisted, vector, updates, checked, fused
 
 

@@ -184,6 +184,40 @@ def _seq_pow_rule(a, n):
     return y, pullback
 
 
+# math functions with their derivative in terms of the argument a and the value y
+MATH = {
+    math.exp: lambda a, y: y,
+    math.expm1: lambda a, y: y + 1.0,
+    math.log: lambda a, y: 1.0 / a,
+    math.log1p: lambda a, y: 1.0 / (1.0 + a),
+    math.sqrt: lambda a, y: 0.5 / y,
+    math.sin: lambda a, y: np.cos(a),
+    math.cos: lambda a, y: -np.sin(a),
+    math.tan: lambda a, y: 1.0 + y * y,
+    math.tanh: lambda a, y: 1.0 - y * y,
+    math.atan: lambda a, y: 1.0 / (1.0 + a * a),
+}
+
+
+def seq_map(fn, a):
+    """`fn(x)` for each element, by the `math` function itself (NumPy's own exp, log, sin ... are not the C
+    library's to the bit); NaNs where it raises (math.log(0.0), math.exp(1000.0)), so that the loop runs."""
+    try:
+        return np.fromiter(map(fn, a.tolist()), _F64, a.size)
+    except (ArithmeticError, ValueError):
+        return np.full(a.shape, np.nan)
+
+
+@rrule(seq_map)
+def _seq_map_rule(fn, a):
+    y = seq_map(fn, a)
+    derivative = MATH[fn]
+
+    def pullback(dy):
+        return None, derivative(a, y) * dy
+    return y, pullback
+
+
 def seq_ok(col, *checks) -> bool:
     """Did the array code apply?  The columns are not empty, and every checked value (the sums, the results of
     operations that raise in Python where NumPy gives inf or NaN) is finite."""
@@ -233,7 +267,7 @@ def seq_loud(token) -> None:
 
 non_differentiable(seq_ok, seq_quiet, seq_loud)
 
-PRIMITIVES = (float_columns, seq_sum, seq_diff, seq_sum_pow, seq_diff_pow, seq_pow, seq_ok, seq_quiet, seq_loud)
+PRIMITIVES = (float_columns, seq_sum, seq_diff, seq_sum_pow, seq_diff_pow, seq_pow, seq_map, seq_ok, seq_quiet, seq_loud)
 
 
 def _register_types():
@@ -244,7 +278,7 @@ def _register_types():
     vec = Array("float64", 1)
     RULES[float_columns] = lambda inf, args, kwargs: Tuple((vec,) * len(args))
     RULES[seq_sum] = RULES[seq_diff] = RULES[seq_sum_pow] = RULES[seq_diff_pow] = lambda inf, args, kwargs: Scalar(float)
-    RULES[seq_pow] = lambda inf, args, kwargs: vec
+    RULES[seq_pow] = RULES[seq_map] = lambda inf, args, kwargs: vec
     RULES[seq_ok] = lambda inf, args, kwargs: Scalar(bool)
     RULES[seq_quiet] = lambda inf, args, kwargs: ANY
     RULES[seq_loud] = lambda inf, args, kwargs: Scalar(type(None))
