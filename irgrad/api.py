@@ -4,7 +4,6 @@ Each takes the function positional-only, so a keyword argument named `f` reaches
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from types import FunctionType
 
@@ -44,27 +43,34 @@ def _project(x, dx):
 
 # ---------------------------------------------------------------------------------------------------------------
 # The steady state: a plain function called with exactly its positional parameters, whose derivation a guard
-# (`derive.probe`) proves applies.  The same steps as `pullback` below takes through `call_derived`, without the
+# (see derive.py) proves applies.  The same steps `pullback` below takes through `call_derived`, without the
 # binding, the keys and the closures; anything else takes that general path.
 
-_VARARGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+_entry_guards = derive._entry_guards
+_stats = derive._stats
+_F64 = np.float64
+_ONE64 = np.float64(1.0)
 
 
-def _fast_forward(f, args):
+def _steady_forward(f, args):
     """(y, derivation, tape) when the fast path applies, else None."""
     code = f.__code__
-    if len(args) != code.co_argcount or code.co_flags & _VARARGS or code.co_kwonlyargcount or f.__dict__ \
-            or lookup(f)[0] is not None:
+    gs = _entry_guards.get(id(code))
+    if gs is None or len(args) != code.co_argcount or f.__dict__:
         return None  # (a non-empty __dict__ may hold a __wrapped__ or __signature__ the binding would follow)
     entry = (f, *args) if code.co_freevars else args
-    d = derive.probe(f, entry, False, None)
-    if d is None:
-        return None
-    y, tape = d.forward(*entry)
-    return y, d, tape
+    for g in gs:
+        if g.check(f, entry):
+            if g.ruled and lookup(f)[0] is not None:
+                return None
+            _stats["hits"] += 1
+            d = g.d
+            y, tape = d.forward(*entry)
+            return y, d, tape
+    return None
 
 
-def _fast_back(f, args, d, tape, dy):
+def _steady_back(f, args, d, tape, dy):
     prev = fresh_cell_cotangents()
     try:
         cts = d.adjoint(tape, dy)
@@ -78,15 +84,15 @@ def _fast_back(f, args, d, tape, dy):
 def pullback(f, /, *args, **kwargs):
     """(y, back) where back(dy) returns one cotangent per positional argument (None for zero)."""
     if type(f) is FunctionType and not kwargs:
-        r = _fast_forward(f, args)
+        r = _steady_forward(f, args)
         if r is not None:
             y, d, tape = r
 
-            def fast_back(dy):
+            def steady_back(dy):
                 if dy is None:
                     return (None,) * len(args)
-                return _fast_back(f, args, d, tape, dy)
-            return y, fast_back
+                return _steady_back(f, args, d, tape, dy)
+            return y, steady_back
     target = derive.python_target(f)
     if target is not None and lookup(f)[0] is None:
         # The top-level function's own cotangent (what a closure captured) is not asked for: not computed.
@@ -128,13 +134,14 @@ def _seed(y, f):
 
 def _withgradient(f, args, kwargs):
     if type(f) is FunctionType and not kwargs:
-        r = _fast_forward(f, args)
+        r = _steady_forward(f, args)
         if r is not None:
             y, d, tape = r
-            dy = _seed(y, f)
+            ty = type(y)
+            dy = 1.0 if ty is float else _ONE64 if ty is _F64 else _seed(y, f)
             if dy is None:
                 return y, (None,) * len(args)
-            return y, _fast_back(f, args, d, tape, dy)
+            return y, _steady_back(f, args, d, tape, dy)
     y, back = pullback(f, *args, **kwargs)
     dy = _seed(y, f)
     if dy is None:

@@ -250,15 +250,21 @@ class _Identity:
 # when none holds, `derived` takes the keyed path, which is the reference.  A guard that raises does not hold.
 
 _guards: dict = {}  # (id(code), closure_active, mask) -> tuple of _Guard, newest first
+# id(code) -> _guards[id(code), False, None] for code whose parameters are exactly its positional ones, so that a
+# top-level call binds its arguments as they are (the fast path of `api.gradient`)
+_entry_guards: dict = {}
 MAX_GUARDS = 8  # per code object and activity: the keyed cache holds the rest
 _unguarded: set = set()  # cache keys whose guard did not hold for the call that made it: not tried again
 
 
 class _Guard:
-    __slots__ = ("key", "code", "d", "check", "source")
+    __slots__ = ("key", "code", "d", "check", "source", "ruled")
 
     def __init__(self, key, code, d, check, source):
         self.key, self.code, self.d, self.check, self.source = key, code, d, check, source
+        # Does a function with this code have a rule of its own?  Then a caller must look its function up; if not,
+        # a rule registered later changes the registry's version, which the guard checks.
+        self.ruled = any(type(fn) is types.FunctionType and fn.__code__ is code for fn in registry.registered())
 
 
 class _GuardSource:
@@ -406,7 +412,11 @@ def _install_guard(key, func, entry, keys, closure_active, mask, d) -> None:
         _unguarded.add(key)  # (a value whose key the guard cannot read back): the keyed path serves it
         return
     keep = tuple(o for o in old if o.key != key and o.d.valid())
-    _guards[gkey] = (g,) + keep[:MAX_GUARDS - 1]
+    _guards[gkey] = gs = (g,) + keep[:MAX_GUARDS - 1]
+    code = func.__code__
+    if not closure_active and mask is None and not code.co_kwonlyargcount \
+            and not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        _entry_guards[id(code)] = gs
 
 
 def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
@@ -532,6 +542,7 @@ def clear_cache() -> None:
         _cache.clear()
         _plan_cache.clear()
         _guards.clear()
+        _entry_guards.clear()
         _unguarded.clear()
         for k in _stats:
             _stats[k] = 0
