@@ -273,6 +273,31 @@ def test_gradient_with_respect_to_the_list():
     assert_close(np.array(g[0]), np.array(plain[0]), 1e-12, 1e-12)
 
 
+def test_one_list_twice_and_a_loop_inside_a_loop():
+    def same_list(xs, c):
+        t = 0.0
+        for a, b in zip(xs, xs):
+            t += a * b * c
+        return t
+    assert vectorised(same_list, XS, 0.5)
+    g = irgrad.gradient(same_list, XS, 0.5)
+    assert_close(np.array(g[0]), 2 * 0.5 * np.array(XS), 1e-12, 1e-12)
+
+    def nested(c, datasets):
+        out = 0.0
+        for xs in datasets:
+            t = 0.0
+            for x in xs:
+                t += (x - c) ** 2
+            out = out + t * c
+        return out
+    datasets = [XS[:10], YS[:7], XS[3:20]]  # (with an empty list among them the items are list[Any]: no rewrite)
+    assert vectorised(nested, 0.3, datasets)
+    y, back = irgrad.pullback(nested, 0.3, datasets)
+    assert same_bits(y, nested(0.3, datasets))
+    assert_close(back(1.0)[0], numerical_vjp(nested, (0.3, datasets), 0, 1.0), 1e-6, 1e-6)
+
+
 def test_interpreter_agrees():
     data = (XS, YS)
     f = lambda c: poly_loss(c, data)  # noqa: E731
