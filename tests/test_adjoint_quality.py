@@ -85,3 +85,18 @@ def test_fill_code_is_lean():
     assert "fill_array" not in src and "reduce_adjoint" not in src and "broadcast" not in src
     src = _adjoint_source(lambda x: np.sum((CONST - x) ** 2), A)
     assert "fill_array" not in src and "reduce_adjoint" not in src
+
+
+def test_reductions_of_arrays_are_method_calls():
+    from irgrad import codegen
+    from irgrad.pipeline import code_ir
+
+    def f(x, xs):
+        return np.sum(x, axis=0, keepdims=True).sum() + np.mean(x) + np.max(x, axis=1).sum() + np.sum(xs)
+
+    src = codegen.source(code_ir(f, A, [1.0, 2.0]))
+    assert "x.sum(axis=0, keepdims=True)" in src and "x.mean()" in src and "x.max(axis=1)" in src
+    assert "sum(xs)" in src and "xs.sum" not in src  # a list keeps np.sum
+    g = codegen.compile_ir(code_ir(f, A, [1.0, 2.0]))
+    assert g(A, [1.0, 2.0]) == f(A, [1.0, 2.0])
+    check_grad(lambda x: np.sum(x, axis=0, keepdims=True).sum() + np.mean(x) + np.max(x, axis=1).sum(), A)
