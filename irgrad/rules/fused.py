@@ -1,2 +1,233 @@
-"""Rules of the fused operations that `idioms` puts in place of common compositions (sigmoid, softmax ...)."""
+"""Rules of the fused operations that `idioms` puts in place of common compositions (sigmoid, softmax ...).
+
+Each fused operation computes exactly what the user's expression computes, the same NumPy calls in the same order
+(`np.sum(a, axis=k, keepdims=True)` is `np.add.reduce(a, axis=k, keepdims=True)` for an ndarray, which is what
+NumPy's `sum` calls), so its value is bitwise the user's; only its derivative changes, to the fused form:
+
+| operation | the user's expression | derivative |
+|---|---|---|
+| `sigmoid(z, a, b)` | `b / (a + np.exp(-z))`, a = b = 1 | `dz = dy * y * (1 - y)` |
+| `sigmoid_math(z, a, b)` | `b / (a + math.exp(-z))`, a = b = 1 | the same, in float arithmetic |
+| `softmax(s, axis)` | `e = np.exp(s); e / np.sum(e, axis=axis, keepdims=True)` | `ds = y * (dy - sum(dy * y, axis))` |
+| `logsoftmax(x, axis)` | `x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))` | `dx = dy - exp(y) * sum(dy, axis)` |
+| `logsumexp(x, axis, keepdims)` | `np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))` | `dx = dy * exp(x - y)` |
+
+(sums over `axis` keep the reduced axes.)  No max-shift is added: the value is the user's, overflow included.
+Each has an rrule (for the interpreter and for operands the inline rules do not take, e.g. a tuple axis) and an
+inline rule (`inline_rules.RULES`) whose adjoint calls one helper below, which works in place on its own
+temporaries.
+"""
 from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from .. import inline_rules
+from ..ir import Const
+from .elementwise import differentiable, fit_cotangent, named
+from .registry import rrule
+
+_reduce = np.add.reduce  # what np.sum and ndarray.sum call for an ndarray
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The operations
+
+
+def sigmoid(z, a, b):
+    """`b / (a + np.exp(-z))`: the logistic sigmoid as the user wrote it (`a`, `b` are the user's constants 1)."""
+    return b / (a + np.exp(-z))
+
+
+def sigmoid_math(z, a, b):
+    """`b / (a + math.exp(-z))` on a float (raises OverflowError where the user's expression does)."""
+    return b / (a + math.exp(-z))
+
+
+def softmax(s, axis):
+    """`e = np.exp(s); e / np.sum(e, axis=axis, keepdims=True)`."""
+    e = np.exp(s)
+    return e / _reduce(e, axis=axis, keepdims=True)
+
+
+def logsoftmax(x, axis):
+    """`x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))`."""
+    return x - np.log(_reduce(np.exp(x), axis=axis, keepdims=True))
+
+
+def logsumexp(x, axis, keepdims):
+    """`np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))`."""
+    return np.log(_reduce(np.exp(x), axis=axis, keepdims=keepdims))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adjoint helpers: the cotangent of the fused operation's array operand.  Each writes only into arrays it made.
+
+
+def _same(d, t) -> bool:
+    """Is `d` an ndarray of t's shape and dtype (so `t op= d` gives what `t op d` would)?"""
+    return type(d) is np.ndarray and d.shape == t.shape and d.dtype == t.dtype
+
+
+def _full(dy, y):
+    """dy spread over y's shape (it has it already, unless a caller hands a broadcastable cotangent)."""
+    return dy if np.shape(dy) == y.shape else np.broadcast_to(dy, y.shape)
+
+
+def sigmoid_adjoint(dy, y):
+    """dy * y * (1 - y)."""
+    t = 1.0 - y
+    t *= y
+    if _same(dy, t):
+        t *= dy
+        return t
+    return t * dy
+
+
+def softmax_adjoint(dy, y, axis):
+    """y * (dy - sum(dy * y, axis, keepdims=True))."""
+    if _same(dy, y):
+        t = dy * y
+        np.subtract(dy, _reduce(t, axis=axis, keepdims=True), out=t)
+        t *= y
+        return t
+    dy = _full(dy, y)
+    return (dy - _reduce(dy * y, axis=axis, keepdims=True)) * y
+
+
+def logsoftmax_adjoint(dy, y, axis):
+    """dy - exp(y) * sum(dy, axis, keepdims=True)."""
+    t = np.exp(y)
+    if _same(dy, t):
+        t *= _reduce(dy, axis=axis, keepdims=True)
+        np.subtract(dy, t, out=t)
+        return t
+    dy = _full(dy, y)
+    return dy - t * _reduce(dy, axis=axis, keepdims=True)
+
+
+def logsumexp_adjoint(dy, x, y, axis, keepdims):
+    """dy * exp(x - y), with the reduced axes of dy and y put back."""
+    if axis is not None and not keepdims:
+        dy, y = np.expand_dims(dy, axis), np.expand_dims(y, axis)
+    t = x - y
+    np.exp(t, out=t)
+    if _same(dy, t):
+        t *= dy
+        return t
+    return t * dy
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rules (the registry's: for the interpreter, and where no inline rule fits)
+
+
+def _sigmoid_pullback(z, a, b, y, name):
+    """`y = b / (a + exp(-z))`: the idiom has a = b = 1 (dz = dy y (1 - y)); other constants take the general
+    dz = dy y (1 - a y / b), and float constants their own cotangents (da = -dy y^2 / b, db = dy y / b)."""
+    def pullback(dy):
+        if a == 1 and b == 1:
+            dz = sigmoid_adjoint(dy, y) if isinstance(y, np.ndarray) else dy * (y * (1.0 - y))
+        else:
+            dz = dy * y * (1.0 - a * y / b)
+        return (fit_cotangent(z, dz),
+                fit_cotangent(a, -(dy * y * y) / b) if differentiable(a) else None,
+                fit_cotangent(b, dy * y / b) if differentiable(b) else None)
+    return named(pullback, name)
+
+
+@rrule(sigmoid)
+def sigmoid_rrule(z, a, b):
+    y = sigmoid(z, a, b)
+    return y, _sigmoid_pullback(z, a, b, y, "sigmoid")
+
+
+@rrule(sigmoid_math)
+def sigmoid_math_rrule(z, a, b):
+    y = sigmoid_math(z, a, b)
+    return y, _sigmoid_pullback(z, a, b, y, "sigmoid_math")
+
+
+def _normalizer_rule(op, adjoint):
+    """The rule of `op(x, axis)` whose cotangent is `adjoint(dy, y, axis)` (softmax, log-softmax)."""
+    def rule(x, axis):
+        y = op(x, axis)
+
+        def pullback(dy):
+            return (fit_cotangent(x, adjoint(dy, y, axis)), None)
+        return y, named(pullback, op.__name__)
+    rule.__name__ = rule.__qualname__ = f"{op.__name__}_rrule"
+    rrule(op)(rule)
+
+
+_normalizer_rule(softmax, softmax_adjoint)
+_normalizer_rule(logsoftmax, logsoftmax_adjoint)
+
+
+@rrule(logsumexp)
+def logsumexp_rrule(x, axis, keepdims):
+    y = logsumexp(x, axis, keepdims)
+
+    def pullback(dy):
+        return (fit_cotangent(x, logsumexp_adjoint(dy, x, y, axis, keepdims)), None, None)
+    return y, named(pullback, "logsumexp")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inline rules.  `idioms` only puts these operations in place with a float array operand of known ndim (a float
+# for sigmoid_math) and constant other operands, so the categories below are what the rewrite made; an axis that
+# is not an int (None, a tuple) has no category and leaves the statement to its rrule.
+
+
+def _array_then_constants(cats, s):
+    return cats[0] == "a" and all(c == "n" for c in cats[1:]) and all(isinstance(a, Const) for a in s.args[1:])
+
+
+def _float_then_constants(cats, s):
+    return cats[0] == "f" and all(c == "n" for c in cats[1:]) and all(isinstance(a, Const) for a in s.args[1:])
+
+
+def _ones(s):
+    return all(type(a.value) in (int, float) and a.value == 1 for a in s.args[1:])
+
+
+def _consts(s):
+    return [a.value for a in s.args[1:]]
+
+
+def _sigmoid_make(cats, s, need):
+    return inline_rules._rule({"y"}, lambda E, dy, saved: [E.call(sigmoid_adjoint, dy, saved["y"]), None, None])
+
+
+def _sigmoid_math_make(cats, s, need):
+    def emit(E, dy, saved):
+        y = saved["y"]
+        return [E.call(operator.mul, dy, E.call(operator.mul, y, E.call(operator.sub, 1.0, y))), None, None]
+    return inline_rules._rule({"y"}, emit)
+
+
+def _softmax_make(cats, s, need):
+    (axis,) = _consts(s)
+    return inline_rules._rule({"y"}, lambda E, dy, saved: [E.call(softmax_adjoint, dy, saved["y"], axis), None])
+
+
+def _logsoftmax_make(cats, s, need):
+    (axis,) = _consts(s)
+    return inline_rules._rule({"y"}, lambda E, dy, saved: [E.call(logsoftmax_adjoint, dy, saved["y"], axis), None])
+
+
+def _logsumexp_make(cats, s, need):
+    axis, keepdims = _consts(s)
+    return inline_rules._rule({0, "y"}, lambda E, dy, saved: [
+        E.call(logsumexp_adjoint, dy, saved[0], saved["y"], axis, keepdims), None, None])
+
+
+inline_rules.RULES.update({
+    sigmoid: (lambda cats, s: _array_then_constants(cats, s) and _ones(s), _sigmoid_make),
+    sigmoid_math: (lambda cats, s: _float_then_constants(cats, s) and _ones(s), _sigmoid_math_make),
+    softmax: (_array_then_constants, _softmax_make),
+    logsoftmax: (_array_then_constants, _logsoftmax_make),
+    logsumexp: (_array_then_constants, _logsumexp_make),
+})

@@ -1,0 +1,446 @@
+"""The idiom rewrite (irgrad/idioms.py) and the fused operations it puts in place (irgrad/rules/fused.py).
+
+For each idiom: the rewritten primal IR verifies and holds the fused operation with the type the unfused code
+had; the value irgrad computes is bitwise the plain call's; the gradient agrees with central finite differences and
+with the unfused derivation (the rewrite switched off).  Every fused operation's rule passes check_rrule, and its
+inline rule is exercised.  Negative cases (an intermediate used elsewhere, an axis that is not a constant, ints,
+other constants, a mutation in between) are left alone.  Hypothesis draws shapes and axes.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import irgrad
+import rule_specs
+from irgrad import derive, idioms, inline_rules
+from irgrad.inliner import inline_calls
+from irgrad.ir import Const
+from irgrad.passes import simplify
+from irgrad.pipeline import typed_ir
+from irgrad.rewrites import rewrite
+from irgrad.rules import fused
+from irgrad.testing import assert_close, check_grad, check_rrule
+from irgrad.types import typeof
+from irgrad.verify import verify
+
+rng = np.random.default_rng(11)
+A = rng.standard_normal((3, 4))
+B = rng.standard_normal((4, 5))
+W = rng.standard_normal((5, 4))
+FUSED = (fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.logsumexp)
+
+# The fused operations' rules are checked here (check_rrule below, and whole gradients), not in rule_specs.py.
+rule_specs.COVERED_BY_GRADIENT_TESTS.update(FUSED)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def primal(f, *args):
+    """The primal IR as `derive` makes it (typed, inlined, simplified, rewritten), verified."""
+    entry = [f, *args] if f.__code__.co_freevars else list(args)
+    ir = rewrite(simplify(inline_calls(typed_ir(f, list(derive.entry_types(f, entry))))))
+    return verify(ir)
+
+
+def make(src, **literals):
+    """A function from source, with `literals` written into it as constants (an axis must be a constant in the
+    code for the idiom to apply: a captured variable is not one)."""
+    ns = {"np": np, "math": math}
+    exec(src.format(**{k: repr(v) for k, v in literals.items()}), ns)
+    return ns["f"]
+
+
+def fused_stmts(ir):
+    return [s for _, s in ir.stmts() if isinstance(s.fn, Const) and any(s.fn.value is g for g in FUSED)]
+
+
+def unfused_gradient(f, *args):
+    irgrad.clear_cache()
+    try:
+        with idioms.disabled():
+            return irgrad.withgradient(f, *args)
+    finally:
+        irgrad.clear_cache()
+
+
+def fused_gradient(f, *args):
+    irgrad.clear_cache()
+    return irgrad.withgradient(f, *args)
+
+
+def bitwise_equal(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def check_idiom(f, *args, expect, count=1, rtol=1e-6):
+    """f is rewritten into `count` statements of the fused `expect`; values bitwise, gradients right."""
+    ir = primal(f, *args)
+    found = fused_stmts(ir)
+    assert [s.fn.value for s in found] == [expect] * count, ir
+    y, g = fused_gradient(f, *args)
+    assert bitwise_equal(y, f(*args))
+    y0, g0 = unfused_gradient(f, *args)
+    assert bitwise_equal(y, y0)
+    assert_close(g, g0, rtol=1e-10, atol=1e-12, what="fused vs unfused gradient")
+    check_grad(f, *args, rtol=rtol)
+    return ir
+
+
+def not_rewritten(f, *args):
+    ir = primal(f, *args)
+    assert fused_stmts(ir) == [], ir
+    check_grad(f, *args)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The user's code, as in the benchmark workloads
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def sigmoid_int(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def sigmoid_commuted(z):
+    return 1.0 / (np.exp(-z) + 1)
+
+
+def sigmoid_negative(z):
+    return 1.0 / (1.0 + np.exp(np.negative(z)))
+
+
+def sigmoid_math(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def logsoftmax(x):
+    return x - np.log(np.sum(np.exp(x), axis=0, keepdims=True))
+
+
+def autoencoder_like(We, b, Wd, X):
+    h = sigmoid(We @ X + b)
+    r = sigmoid(Wd @ h)
+    return np.sum((X - r) ** 2)
+
+
+def moons_like(W, b, X, Y):
+    out = np.maximum(W @ X + b, 0.0)
+    return np.mean(-np.sum(Y * logsoftmax(out), axis=0))
+
+
+def spiral_like(W1, W2, X, y):
+    scores = np.maximum(0, X @ W1) @ W2
+    exp_scores = np.exp(scores)
+    probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+    n = X.shape[0]
+    return np.sum(-np.log(probs[np.arange(n), y])) / n
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sigmoid
+
+
+@pytest.mark.parametrize("sig", [sigmoid, sigmoid_int, sigmoid_commuted, sigmoid_negative])
+def test_sigmoid_variants(sig):
+    ir = check_idiom(lambda z, c: np.sum(sig(z) * c), A, B.T[:3], expect=fused.sigmoid)
+    (s,) = fused_stmts(ir)
+    assert s.type == typeof(fused.sigmoid(A, *[a.value for a in s.args[1:]]))
+
+
+def test_sigmoid_float32_keeps_its_dtype():
+    z = A.astype(np.float32)
+    ir = primal(lambda z: sigmoid(z) * 2.0, z)
+    (s,) = fused_stmts(ir)
+    assert s.type == typeof(sigmoid(z))
+    y, back = irgrad.pullback(lambda z: sigmoid(z) * 2.0, z)
+    assert bitwise_equal(y, sigmoid(z) * 2.0)
+    (dz,) = back(np.ones_like(y))
+    assert dz.dtype == np.float32
+    assert_close(dz, 2.0 * sigmoid(z) * (1 - sigmoid(z)), rtol=1e-5, atol=1e-6)
+
+
+def test_sigmoid_math():
+    ir = check_idiom(lambda x: sigmoid_math(x) * x, 0.3, expect=fused.sigmoid_math)
+    (s,) = fused_stmts(ir)
+    assert s.type == typeof(0.5)
+
+
+def test_sigmoid_math_overflows_as_the_users_code_does():
+    with pytest.raises(OverflowError):
+        irgrad.gradient(lambda x: sigmoid_math(x) * x, -1000.0)
+
+
+def test_autoencoder_like():
+    args = (0.3 * rng.standard_normal((6, 8)), rng.standard_normal((6, 1)), 0.3 * rng.standard_normal((8, 6)),
+            rng.random((8, 5)))
+    check_idiom(autoencoder_like, *args, expect=fused.sigmoid, count=2)
+
+
+def test_sigmoid_saturated_values_bitwise():
+    z = np.array([[-800.0, -40.0, 0.0, 40.0, 800.0]])
+    f = lambda z: np.sum(sigmoid(z) * z)  # noqa: E731
+    with np.errstate(over="ignore"):
+        y, (g,) = fused_gradient(f, z)
+        assert bitwise_equal(y, f(z))
+    assert np.all(np.isfinite(g))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Softmax, log-softmax, logsumexp
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_softmax(axis):
+    f = make("def f(s, c):\n    e = np.exp(s)\n    return np.sum(e / np.sum(e, axis={axis}, keepdims=True) * c)",
+             axis=axis)
+    check_idiom(f, A, B.T[:3], expect=fused.softmax)
+
+
+def test_softmax_method_sum():
+    def f(s, c):
+        e = np.exp(s)
+        return np.sum(e / e.sum(axis=1, keepdims=True) * c)
+    check_idiom(f, A, B.T[:3], expect=fused.softmax)
+
+
+def test_softmax_axis_none_uses_the_rule():
+    def f(s, c):
+        e = np.exp(s)
+        return np.sum(e / np.sum(e, axis=None, keepdims=True) * c)
+    check_idiom(f, A, B.T[:3], expect=fused.softmax)
+
+
+def test_spiral_like():
+    X = rng.standard_normal((7, 2))
+    y = np.array([0, 2, 1, 1, 0, 2, 2])
+    check_idiom(spiral_like, rng.standard_normal((2, 5)), rng.standard_normal((5, 3)), X, y, expect=fused.softmax)
+
+
+@pytest.mark.parametrize("axis", [0, 1, (0, 1)])
+def test_logsoftmax(axis):
+    f = make("def f(x, c):\n    return np.sum(c * (x - np.log(np.sum(np.exp(x), axis={axis}, keepdims=True))))",
+             axis=axis)
+    check_idiom(f, A, B.T[:3], expect=fused.logsoftmax)
+
+
+def test_moons_like():
+    X = rng.standard_normal((2, 9))
+    Y = np.zeros((3, 9))
+    Y[rng.integers(0, 3, 9), np.arange(9)] = 1.0
+    check_idiom(moons_like, rng.standard_normal((3, 2)), rng.standard_normal((3, 1)), X, Y,
+                expect=fused.logsoftmax)
+
+
+@pytest.mark.parametrize("axis, keepdims", [(0, False), (1, True), (None, False), (-1, False)])
+def test_logsumexp(axis, keepdims):
+    f = make("def f(x, c):\n    return np.sum(np.log(np.sum(np.exp(x), axis={axis}, keepdims={keepdims})) * c)",
+             axis=axis, keepdims=keepdims)
+    c = 1.5 if axis is None else np.sum(np.exp(A), axis=axis, keepdims=keepdims)
+    check_idiom(f, A, c, expect=fused.logsumexp)
+
+
+def test_logsumexp_alone_returns_its_scalar():
+    f = lambda x: np.log(np.sum(np.exp(x)))  # noqa: E731
+    ir = check_idiom(f, A, expect=fused.logsumexp)
+    (s,) = fused_stmts(ir)
+    assert s.type == typeof(f(A))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Left alone
+
+
+def test_exp_also_returned_is_not_fused():
+    def f(s):
+        e = np.exp(s)
+        p = e / np.sum(e, axis=1, keepdims=True)
+        return np.sum(p * p) + np.sum(e)
+    not_rewritten(f, A)
+
+
+def test_probs_used_twice_is_fused_once():
+    def f(s):
+        e = np.exp(s)
+        p = e / np.sum(e, axis=1, keepdims=True)
+        return np.sum(p * p) + np.sum(p)
+    check_idiom(f, A, expect=fused.softmax)
+
+
+def test_sum_reused_is_not_fused():
+    def f(s):
+        e = np.exp(s)
+        t = np.sum(e, axis=1, keepdims=True)
+        return np.sum(e / t) + np.sum(t)
+    not_rewritten(f, A)
+
+
+def test_sigmoid_intermediate_reused_is_not_fused():
+    def f(z):
+        e = np.exp(-z)
+        return np.sum(1.0 / (1.0 + e) + e)
+    not_rewritten(f, A)
+
+
+def test_log_of_logsoftmax_reused_is_logsumexp_only():
+    def f(x):
+        lse = np.log(np.sum(np.exp(x), axis=0, keepdims=True))
+        return np.sum(x - lse) + np.sum(lse)
+    ir = check_idiom(f, A, expect=fused.logsumexp)
+    assert fused.logsoftmax not in [s.fn.value for s in fused_stmts(ir)]
+
+
+def test_axis_not_constant_is_not_fused():
+    def f(s, k):
+        e = np.exp(s)
+        return np.sum(e / np.sum(e, axis=k, keepdims=True) * s)
+    ir = primal(f, A, 1)
+    assert fused_stmts(ir) == []
+    g = irgrad.gradient(f, A, 1)[0]
+    assert_close(g, check_grad(lambda s: f(s, 1), A)[0])
+
+
+def test_no_keepdims_is_not_softmax():
+    def f(s):
+        e = np.exp(s)
+        return np.sum(e / np.sum(e, axis=0))  # broadcasts differently: not a softmax
+    not_rewritten(f, np.abs(rng.standard_normal((4, 4))))
+
+
+def test_int_arrays_are_not_fused():
+    k = np.arange(12).reshape(3, 4)
+    ir = primal(lambda z: sigmoid(z), k)
+    assert fused_stmts(ir) == []
+    ir = primal(lambda x: x - np.log(np.sum(np.exp(x), axis=0, keepdims=True)), k)
+    assert fused_stmts(ir) == []
+
+
+def test_other_constants_are_not_sigmoid():
+    not_rewritten(lambda z: np.sum(2.0 / (1.0 + np.exp(-z))), A)
+    not_rewritten(lambda z: np.sum(1.0 / (2.0 + np.exp(-z))), A)
+    not_rewritten(lambda z: np.sum(1.0 / (1.0 + np.exp(z))), A)
+    not_rewritten(lambda z: np.sum(True / (1.0 + np.exp(-z))), A)
+
+
+def test_math_sigmoid_of_an_int_is_not_fused():
+    ir = primal(lambda x: sigmoid_math(x), 3)
+    assert fused_stmts(ir) == []
+
+
+def test_mutation_in_between_is_not_fused():
+    def f(x, c):
+        e = np.exp(x)
+        t = np.sum(e, axis=0, keepdims=True)
+        x += c  # x changes before `x - log(t)` reads it
+        return np.sum(x - np.log(t))
+    x = A.copy()
+    ir = primal(f, x, 1.0)
+    assert fused.logsoftmax not in [s.fn.value for s in fused_stmts(ir)]
+
+
+def test_the_switch_turns_the_rewrite_off():
+    with idioms.disabled():
+        assert fused_stmts(primal(sigmoid, A)) == []
+    assert len(fused_stmts(primal(sigmoid, A))) == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The rules
+
+
+@pytest.mark.parametrize("a, b", [(1.0, 1.0), (1, 1), (1, 1.0)])
+def test_rrule_sigmoid(a, b):
+    check_rrule(fused.sigmoid, A, a, b)
+    check_rrule(fused.sigmoid_math, 0.4, a, b)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, None, (0, 1)])
+def test_rrule_softmax_logsoftmax(axis):
+    check_rrule(fused.softmax, A, axis)
+    check_rrule(fused.logsoftmax, A, axis)
+
+
+@pytest.mark.parametrize("axis, keepdims", [(0, False), (1, True), (None, False), (None, True), ((0, 1), False)])
+def test_rrule_logsumexp(axis, keepdims):
+    check_rrule(fused.logsumexp, A, axis, keepdims)
+
+
+def test_fused_operations_compute_the_users_expression_bitwise():
+    x = rng.standard_normal((5, 6)) * 10
+    e = np.exp(x)
+    assert bitwise_equal(fused.sigmoid(x, 1.0, 1.0), 1.0 / (1.0 + np.exp(-x)))
+    assert bitwise_equal(fused.sigmoid(x, 1, 1), 1 / (np.exp(-x) + 1))
+    for axis in (0, 1, None):
+        assert bitwise_equal(fused.softmax(x, axis), e / np.sum(e, axis=axis, keepdims=True))
+        assert bitwise_equal(fused.logsoftmax(x, axis), x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True)))
+        for keepdims in (False, True):
+            assert bitwise_equal(fused.logsumexp(x, axis, keepdims),
+                                 np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims)))
+    assert fused.sigmoid_math(0.3, 1.0, 1.0) == 1.0 / (1.0 + math.exp(-0.3))
+
+
+def test_every_fused_operation_has_an_inline_rule_used():
+    assert all(g in inline_rules.RULES for g in FUSED)
+    t = irgrad.code_adjoint(lambda z: np.sum(sigmoid(z) * z), A)
+    assert "sigmoid_adjoint" in repr(t.adjoint) and "rrule" not in repr(t.forward)
+    t = irgrad.code_adjoint(lambda x: np.sum(logsoftmax(x) * x), A)
+    assert "logsoftmax_adjoint" in repr(t.adjoint)
+
+
+def test_adjoint_helpers_take_broadcast_cotangents():
+    y = fused.softmax(A, 1)
+    dy = np.broadcast_to(rng.standard_normal((1, 4)), A.shape)
+    assert_close(fused.softmax_adjoint(dy, y, 1), y * (dy - np.sum(dy * y, axis=1, keepdims=True)))
+    y = fused.logsoftmax(A, 0)
+    assert_close(fused.logsoftmax_adjoint(dy, y, 0), dy - np.exp(y) * np.sum(dy, axis=0, keepdims=True))
+    assert_close(fused.sigmoid_adjoint(2.0, y), 2.0 * y * (1 - y))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Property-based: shapes and axes
+
+
+@st.composite
+def array_and_axis(draw):
+    ndim = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim)))
+    axis = draw(st.integers(-ndim, ndim - 1))
+    seed = draw(st.integers(0, 2 ** 16))
+    x = np.random.default_rng(seed).standard_normal(shape) * 3
+    return x, axis
+
+
+def _weights(y, seed=1):
+    return np.random.default_rng(seed).standard_normal(np.shape(y))
+
+
+@settings(max_examples=25, deadline=None)
+@given(array_and_axis(), st.sampled_from(["softmax", "logsoftmax", "logsumexp", "logsumexp_keep", "sigmoid"]))
+def test_property_idioms_shapes_axes(xa, kind):
+    x, axis = xa
+    body = {
+        "softmax": "e = np.exp(x)\n    return e / np.sum(e, axis={axis}, keepdims=True)",
+        "logsoftmax": "return x - np.log(np.sum(np.exp(x), axis={axis}, keepdims=True))",
+        "logsumexp": "return np.log(np.sum(np.exp(x), axis={axis}))",
+        "logsumexp_keep": "return np.log(np.sum(np.exp(x), axis={axis}, keepdims=True))",
+        "sigmoid": "return 1.0 / (1.0 + np.exp(-x))",
+    }[kind]
+    g = make("def f(x):\n    " + body, axis=axis)
+    c = _weights(g(x))
+
+    def f(x):
+        return np.sum(g(x) * c)
+    assert len(fused_stmts(primal(f, x))) == 1
+    y, (dx,) = fused_gradient(f, x)
+    assert bitwise_equal(y, f(x))
+    _, (dx0,) = unfused_gradient(f, x)
+    assert_close(dx, dx0, rtol=1e-9, atol=1e-12)
+    check_grad(f, x, rtol=1e-5, atol=1e-6)
