@@ -22,7 +22,7 @@ from .forward_pass import forward_ir
 from .errors import UnsupportedError
 from .ir import IR, Const, Meta, Stmt, Var
 from .passes import simplify
-from .reverse_pass import adjoint_ir, drop_unread_fields, fold_zero_sums
+from .reverse_pass import adjoint_ir, drop_unread_fields, fold_zero_sums, in_place_masks
 from .rules.registry import NONDIFF, lookup
 from .runtime import MUTATING_METHODS, STORES, mutating_method, static_nondiff
 from .types import Array, Constant, Scalar, Tuple
@@ -316,7 +316,7 @@ def transform(ir: IR, active_args) -> Transform:
     active = activity(ir, active_args)
     plans = plan_blocks(ir, active)
     fwd = simplify(forward_ir(ir, active, plans, _meta(ir, "forward")))
-    adj = drop_unread_fields(simplify(fold_zero_sums(simplify(adjoint_ir(ir, active, plans, _meta(ir, "adjoint"))))))
+    adj = in_place_masks(drop_unread_fields(simplify(fold_zero_sums(simplify(adjoint_ir(ir, active, plans, _meta(ir, "adjoint")))))))
     return Transform(ir, fwd, adj, active, plans, len(ir.entry.args))
 
 

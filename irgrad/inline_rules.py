@@ -45,7 +45,8 @@ def category(x, t):
 
 def sum_like(d, x):
     """The cotangent `d` summed back to the shape of array `x` (a no-op when the shapes already match)."""
-    return d if d.shape == x.shape else unbroadcast(x.shape, d)
+    xs = x.shape
+    return d if d.shape == xs else unbroadcast(xs, d)
 
 
 def sum_to_scalar(d):
@@ -258,10 +259,20 @@ def _relu_make(cats, s, need):
     i = 0 if cats[0] == "a" else 1
     c = s.args[1 - i].value
 
-    def emit(E, dy, saved):
-        d = E.call(operator.mul, dy, E.call(operator.gt, saved[i], c))
+    def emit(E, dy, saved, fill=False):
+        # dy times a bool mask of its own shape: done in place when dy is a temporary of the adjoint's own
+        # (reverse_pass.in_place_masks), as `g *= x > c`; the dtype cannot change.  Not for a fill's value,
+        # which may be smaller than the mask.
+        mul = masked if getattr(s.type, "ndim", 0) and not fill else operator.mul
+        d = E.call(mul, dy, E.call(operator.gt, saved[i], c))
         return [d, None] if i == 0 else [None, d]
     return _rule({i}, emit)
+
+
+def masked(d, mask):
+    """`d * mask` for a cotangent d of an array and a bool mask of d's shape; the adjoint's last step makes it
+    `d *= mask` (when d is its own temporary) or `d * mask`."""
+    return d * mask
 
 
 def _reduce_ok(cats, s):
@@ -437,6 +448,8 @@ def emit_fill(rule, s, E, f, saved):
         return [Fill(E.call(operator.neg, v), f.like, f.scalar)]
     if fn is operator.pow and s.args[1].value == 2 and f.scalar:
         return [E.call(operator.mul, E.call(operator.mul, v, 2.0), saved[0]), None]
+    if fn is np.maximum:
+        return rule.emit(E, v, saved, fill=True)
     if fn in _UNARY:
         # elementwise in one array shaped like the output: v times an array of that shape has the output's shape
         return rule.emit(E, v, saved)

@@ -247,6 +247,40 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
     return adj
 
 
+# Operations whose result is a new array the adjoint owns (when it is an array at all).
+_FRESH = (operator.mul, operator.add, operator.sub, operator.truediv, operator.neg, operator.matmul,
+          inline_rules.fill_array)
+
+
+def in_place_masks(ir: IR) -> IR:
+    """`masked(g, m)` (a cotangent times a bool mask of its shape, see inline_rules) becomes `g *= m` when g is a
+    temporary the adjoint made itself in the same block (by arithmetic: never dy, a saved value or what a helper
+    may have passed through) that nothing else reads, else `g * m`."""
+    uses: dict = {}
+    for b in ir.blocks:
+        for s in b.stmts:
+            for o in s.operands():
+                if isinstance(o, Var):
+                    uses[o] = uses.get(o, 0) + 1
+        if b.term is not None:
+            for o in b.term.operands():
+                if isinstance(o, Var):
+                    uses[o] = uses.get(o, 0) + 1
+    for b in ir.blocks:
+        owned = set()
+        for s in b.stmts:
+            f = s.fn.value if isinstance(s.fn, Const) else None
+            if f is inline_rules.masked:
+                g = s.args[0]
+                inplace = g in owned and uses.get(g, 0) == 1
+                s.fn = Const(operator.imul if inplace else operator.mul)
+                if inplace:
+                    owned.add(s.var)
+            elif f in _FRESH and any(isinstance(a, Var) for a in s.args):
+                owned.add(s.var)
+    return ir
+
+
 def drop_unread_fields(ir: IR) -> IR:
     """Reads of a record's fields (and `x.size`) whose value nothing uses: a Fill's `like` that was never made an
     array, a saved value a rule ended up not needing."""

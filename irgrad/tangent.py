@@ -84,6 +84,10 @@ def accum(a, b):
     return a + b
 
 
+_KEPT_AXES: dict = {}  # (dx's shape, x's shape) -> the axes a same-ndim unbroadcast sums
+_add_reduce = np.add.reduce
+
+
 def unbroadcast(x_shape, dx):
     """Sum `dx` over the axes along which an operand of shape `x_shape` was broadcast (the seed's `unbroadcast`).
     `x_shape` is `()` for a Python or NumPy scalar."""
@@ -93,9 +97,14 @@ def unbroadcast(x_shape, dx):
     if dshape == tuple(x_shape):
         return dx
     lead = len(dshape) - len(x_shape)
-    if lead == 0 and isinstance(dx, np.ndarray):  # the common case (a bias column): one reduction, kept dims
-        axes = tuple(i for i, n in enumerate(x_shape) if n == 1 and dshape[i] != 1)
-        return dx.sum(axis=axes, keepdims=True)
+    if lead == 0 and type(dx) is np.ndarray:  # the common case (a bias column): one reduction, kept dims
+        key = (dshape, tuple(x_shape))
+        axes = _KEPT_AXES.get(key)
+        if axes is None:
+            axes = _KEPT_AXES[key] = tuple(i for i, n in enumerate(x_shape) if n == 1 and dshape[i] != 1)
+            if len(_KEPT_AXES) > 4096:
+                _KEPT_AXES.clear()
+        return _add_reduce(dx, axis=axes, keepdims=True)  # what dx.sum does, without its Python wrapper
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(x_shape) if n == 1 and dshape[i + lead] != 1)
     out = np.sum(dx, axis=axes) if axes else dx
     return np.reshape(out, x_shape) if np.shape(out) != tuple(x_shape) else out

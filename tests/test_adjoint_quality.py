@@ -100,3 +100,45 @@ def test_reductions_of_arrays_are_method_calls():
     g = codegen.compile_ir(code_ir(f, A, [1.0, 2.0]))
     assert g(A, [1.0, 2.0]) == f(A, [1.0, 2.0])
     check_grad(lambda x: np.sum(x, axis=0, keepdims=True).sum() + np.mean(x) + np.max(x, axis=1).sum(), A)
+
+
+def _relu_chain(x, w):
+    h = np.maximum(w @ x, 0.0)  # its cotangent is made by the adjoint: masked in place
+    return np.sum(np.maximum(h * 2.0, 0.0) * h)
+
+
+MASK_CASES = [
+    ("owned temporary", _relu_chain, (A, rng.standard_normal((3, 3)))),
+    ("fill value", lambda x: np.sum(np.maximum(np.sum(x, axis=0, keepdims=True) * 0.0 + x, 0.0)), (A,)),
+    ("reduced fill into relu", lambda x: np.sum(np.maximum(x, 0.0), axis=0).sum(), (A,)),
+    ("cotangent used twice", lambda x: np.sum(np.maximum(x * 3.0, 0.0) + np.maximum(x * 3.0, 0.0) * x), (A,)),
+    ("relu of an argument", lambda x: np.sum(np.maximum(x, 0.0) * CONST), (A,)),
+    ("relu dy is the gradient seed", lambda x: np.maximum(x, 0.0), (np.array([1.5, -2.0, 3.0]),)),
+    ("0-d", lambda x: np.sum(np.maximum(x * 2.0, 0.0) * x), (np.array(1.5),)),
+    ("1-d", lambda x, y: np.sum(np.maximum(x * y, 0.0) * y), (V, V[::-1].copy())),
+]
+
+
+@pytest.mark.parametrize("name, f, args", MASK_CASES[:5] + MASK_CASES[6:], ids=[c[0] for c in MASK_CASES[:5] + MASK_CASES[6:]])
+def test_relu_masks_match_finite_differences(name, f, args):
+    check_grad(f, *args)
+
+
+def test_relu_mask_in_place_only_on_owned_temporaries():
+    w = rng.standard_normal((3, 3))
+    src = _adjoint_source(_relu_chain, A, w)
+    assert "*=" in src
+    # a cotangent that is also read elsewhere is never changed in place
+    from irgrad import reverse_pass
+    from irgrad.ir import Const
+    t = irgrad.code_adjoint(lambda x: np.sum(np.maximum(x * 3.0, 0.0) * x), A)
+    assert all(not (isinstance(s.fn, Const) and s.fn.value is reverse_pass.inline_rules.masked)
+               for _, s in t.adjoint.stmts())
+    # the seed of a pullback belongs to the caller: never changed in place
+    y, back = irgrad.pullback(lambda x: np.maximum(x, 0.0), np.array([1.5, -2.0, 3.0]))
+    seed = np.array([1.0, 2.0, 3.0])
+    (g,) = back(seed)
+    np.testing.assert_array_equal(seed, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(g, [1.0, 0.0, 3.0])
+    (g2,) = back(seed)
+    np.testing.assert_array_equal(g2, [1.0, 0.0, 3.0])
