@@ -12,6 +12,7 @@ cotangent of a tuple as a `SymTuple` of per-element operands until something nee
 """
 from __future__ import annotations
 
+import itertools
 import operator
 
 import numpy as np
@@ -247,6 +248,16 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
     return adj
 
 
+def _use_counts(ir: IR) -> dict:
+    """Var -> how many operands of statements and terminators it is."""
+    uses: dict = {}
+    for b in ir.blocks:
+        for o in itertools.chain(*(s.operands() for s in b.stmts), b.term.operands() if b.term else ()):
+            if isinstance(o, Var):
+                uses[o] = uses.get(o, 0) + 1
+    return uses
+
+
 # Operations whose result is a new array the adjoint owns (when it is an array at all).
 _FRESH = (operator.mul, operator.add, operator.sub, operator.truediv, operator.neg, operator.matmul,
           inline_rules.fill_array)
@@ -256,16 +267,7 @@ def in_place_masks(ir: IR) -> IR:
     """`masked(g, m)` (a cotangent times a bool mask of its shape, see inline_rules) becomes `g *= m` when g is a
     temporary the adjoint made itself in the same block (by arithmetic: never dy, a saved value or what a helper
     may have passed through) that nothing else reads, else `g * m`."""
-    uses: dict = {}
-    for b in ir.blocks:
-        for s in b.stmts:
-            for o in s.operands():
-                if isinstance(o, Var):
-                    uses[o] = uses.get(o, 0) + 1
-        if b.term is not None:
-            for o in b.term.operands():
-                if isinstance(o, Var):
-                    uses[o] = uses.get(o, 0) + 1
+    uses = _use_counts(ir)
     for b in ir.blocks:
         owned = set()
         for s in b.stmts:
@@ -286,12 +288,7 @@ def drop_unread_fields(ir: IR) -> IR:
     array, a saved value a rule ended up not needing."""
     pops = {s.var for _, s in ir.stmts() if s.fn == Const(list.pop)}
     while True:
-        used = set()
-        for b in ir.blocks:
-            for s in b.stmts:
-                used.update(o for o in s.operands() if isinstance(o, Var))
-            if b.term is not None:
-                used.update(o for o in b.term.operands() if isinstance(o, Var))
+        used = _use_counts(ir)
         dropped = False
         for b in ir.blocks:
             keep = [s for s in b.stmts if s.var in used or not (
