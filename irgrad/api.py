@@ -5,6 +5,7 @@ Each takes the function positional-only, so a keyword argument named `f` reaches
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from types import FunctionType
 
 import numpy as np
@@ -52,31 +53,44 @@ _F64 = np.float64
 _ONE64 = np.float64(1.0)
 
 
-def _steady_forward(f, args):
-    """(y, derivation, tape) when the fast path applies, else None."""
+def _steady(f, args, seeded: bool):
+    """None unless the fast path applies; then, `seeded`, (y, gradients) as `withgradient` returns them, else
+    (y, back) as `pullback` does."""
     code = f.__code__
     gs = _entry_guards.get(id(code))
     if gs is None or len(args) != code.co_argcount or f.__dict__:
         return None  # (a non-empty __dict__ may hold a __wrapped__ or __signature__ the binding would follow)
-    entry = (f, *args) if code.co_freevars else args
+    closure = code.co_freevars
+    entry = (f, *args) if closure else args
     for g in gs:
         if g.check(f, entry):
             if g.ruled and lookup(f)[0] is not None:
                 return None
-            _stats["hits"] += 1
-            d = g.d
-            y, tape = d.forward(*entry)
-            return y, d, tape
-    return None
+            break
+    else:
+        return None
+    _stats["hits"] += 1
+    d = g.d
+    y, tape = d.forward(*entry)
+
+    if not seeded:
+        return y, partial(_steady_back, args, closure, d, tape)
+    ty = type(y)
+    dy = 1.0 if ty is float else _ONE64 if ty is _F64 else _seed(y, f)
+    if dy is None:
+        return y, (None,) * len(args)
+    return y, _steady_back(args, closure, d, tape, dy)
 
 
-def _steady_back(f, args, d, tape, dy):
+def _steady_back(args, closure, d, tape, dy):
+    if dy is None:
+        return (None,) * len(args)
     prev = fresh_cell_cotangents()
     try:
         cts = d.adjoint(tape, dy)
     finally:
         restore_cell_cotangents(prev)
-    if f.__code__.co_freevars:
+    if closure:
         cts = cts[1:]  # the closure's own cotangent: not asked for
     return tuple(map(_project, args, cts))
 
@@ -84,15 +98,9 @@ def _steady_back(f, args, d, tape, dy):
 def pullback(f, /, *args, **kwargs):
     """(y, back) where back(dy) returns one cotangent per positional argument (None for zero)."""
     if type(f) is FunctionType and not kwargs:
-        r = _steady_forward(f, args)
+        r = _steady(f, args, False)
         if r is not None:
-            y, d, tape = r
-
-            def steady_back(dy):
-                if dy is None:
-                    return (None,) * len(args)
-                return _steady_back(f, args, d, tape, dy)
-            return y, steady_back
+            return r
     target = derive.python_target(f)
     if target is not None and lookup(f)[0] is None:
         # The top-level function's own cotangent (what a closure captured) is not asked for: not computed.
@@ -134,14 +142,9 @@ def _seed(y, f):
 
 def _withgradient(f, args, kwargs):
     if type(f) is FunctionType and not kwargs:
-        r = _steady_forward(f, args)
+        r = _steady(f, args, True)
         if r is not None:
-            y, d, tape = r
-            ty = type(y)
-            dy = 1.0 if ty is float else _ONE64 if ty is _F64 else _seed(y, f)
-            if dy is None:
-                return y, (None,) * len(args)
-            return y, _steady_back(f, args, d, tape, dy)
+            return r
     y, back = pullback(f, *args, **kwargs)
     dy = _seed(y, f)
     if dy is None:

@@ -8,6 +8,7 @@ derive again, so a stale derivative is never run.
 from __future__ import annotations
 
 import inspect
+import operator
 import threading
 import types
 
@@ -242,7 +243,7 @@ class _Identity:
 # ---------------------------------------------------------------------------------------------------------------
 # Guards: the cache probe of the steady state
 #
-# A guard is generated Python, one per cache entry, in the style of torch.dynamo's: a single `and` chain that holds
+# A guard is generated Python, one per cache entry, in the style of torch.dynamo's: straight-line checks that hold
 # exactly when the cache key of a call would be the entry's key (the same globals dict, and `fast_key` of every
 # entry argument and captured value equal to the stored one, checked as `type(x) is ndarray and x.dtype is ...`
 # without building keys) and the derivation is still valid (the rule registry's version, then each assumption of
@@ -268,14 +269,15 @@ class _Guard:
 
 
 class _GuardSource:
-    """Builds the conditions under which a value has a given `fast_key`: each condition is exact for the key
-    shapes it handles, and any other shape is compared with `fast_key` itself, so a guard never holds where the
-    key would differ."""
+    """Writes the checks under which a value has a given `fast_key`, one statement a line, each returning False
+    when it fails.  Each check is exact for the key shapes it handles (the type, then what the key holds: an
+    array's dtype and ndim, a tuple's items by unpacking, an object's attributes), and any other shape is compared
+    with `fast_key` itself, so a guard never holds where the key would differ."""
 
     def __init__(self):
-        self.consts = {"_fast_key": fast_key, "_ndarray": np.ndarray, "_count": __import__("operator").countOf,
-                       "_map": map, "_type": type, "_len": len, "_tuple": tuple, "_dict": dict, "_list": list}
-        self.conds = []
+        self.consts = {"_fast_key": fast_key, "_ndarray": np.ndarray, "_count": operator.countOf, "_map": map,
+                       "_type": type, "_len": len, "_tuple": tuple, "_dict": dict, "_list": list}
+        self.lines = []
         self.nvars = 0
 
     def const(self, value) -> str:
@@ -286,56 +288,66 @@ class _GuardSource:
         self.consts[name] = value
         return name
 
-    def bind(self, expr: str) -> tuple:
-        """(a name for the value of `expr`, the expression that evaluates and names it)"""
+    def var(self) -> str:
         self.nvars += 1
-        return f"_v{self.nvars}", f"(_v{self.nvars} := {expr})"
+        return f"_v{self.nvars}"
 
-    def value(self, expr: str, key, depth: int) -> None:
-        c = self.conds
+    def fail_if(self, cond: str) -> None:
+        self.lines.append(f"if {cond}: return False")
+
+    def unpack(self, v: str, n: int) -> list:
+        """Names for the n items of the sequence v (a ValueError, so no guard, when it has more or fewer)."""
+        if n == 0:
+            self.fail_if(v)
+            return []
+        names = [self.var() for _ in range(n)]
+        self.lines.append(f"{', '.join(names)}, = {v}")
+        return names
+
+    def value(self, v: str, key, depth: int) -> None:
+        """Checks that the value named `v` has fast_key(value, depth) == key."""
         if isinstance(key, type) and not issubclass(key, _OWNED):
-            c.append(f"_type({expr}) is {self.const(key)}")
+            self.fail_if(f"_type({v}) is not {self.const(key)}")
             return
         if type(key) is _Identity:
-            c.append(f"{expr} is {self.const(key.obj)}")
+            self.fail_if(f"{v} is not {self.const(key.obj)}")
             return
         if type(key) is tuple and key and depth < T.MAX_DEPTH:
             t = key[0]
             if t is np.ndarray and len(key) == 3:
-                v, b = self.bind(expr)
                 dt = self.const(key[1])
-                c.append(f"_type({b}) is _ndarray and ({v}.dtype is {dt} or {v}.dtype == {dt}) "
-                         f"and {v}.ndim == {key[2]!r}")
+                self.fail_if(f"_type({v}) is not _ndarray or not ({v}.dtype is {dt} or {v}.dtype == {dt}) "
+                             f"or {v}.ndim != {key[2]!r}")
                 return
             if t is tuple:
-                v, b = self.bind(expr)
-                c.append(f"_type({b}) is _tuple and _len({v}) == {len(key) - 1}")
-                for i, k in enumerate(key[1:]):
-                    self.value(f"{v}[{i}]", k, depth + 1)
+                self.fail_if(f"_type({v}) is not _tuple")
+                for name, k in zip(self.unpack(v, len(key) - 1), key[1:]):
+                    self.value(name, k, depth + 1)
                 return
             if t is list and len(key) == 2 and key[1] in _PLAIN_SCALARS:
-                v, b = self.bind(expr)
-                c.append(f"_type({b}) is _list and {v} and _count(_map(_type, {v}), {self.const(key[1])}) "
-                         f"== _len({v})")
+                self.fail_if(f"_type({v}) is not _list or not {v} "
+                             f"or _count(_map(_type, {v}), {self.const(key[1])}) != _len({v})")
                 return
             if t is list and len(key) >= 2 and type(key[1]) is int:
-                v, b = self.bind(expr)
-                c.append(f"_type({b}) is _list and _len({v}) == {key[1]!r}")
-                for i, k in enumerate(key[2:]):
-                    self.value(f"{v}[{i}]", k, depth + 1)
+                self.fail_if(f"_type({v}) is not _list")
+                for name, k in zip(self.unpack(v, key[1]), key[2:]):
+                    self.value(name, k, depth + 1)
                 return
             if (isinstance(t, type) and t not in (tuple, list, dict) and not issubclass(t, _OWNED)
                     and all(type(e) is tuple and len(e) == 2 and type(e[0]) is str for e in key[1:])):
                 # An object keyed by its __dict__: its class, as many attributes, each name found and its value's
                 # key.  Not the attributes' order, which the key holds but `typeof` (which sorts them) and
                 # `has_float_data` (true of any such object) ignore: the derivation is the one for this key.
-                v, b = self.bind(expr)
-                dv, db = self.bind(f"{v}.__dict__")
-                c.append(f"_type({b}) is {self.const(t)} and _type({db}) is _dict and _len({dv}) == {len(key) - 1}")
+                self.fail_if(f"_type({v}) is not {self.const(t)}")
+                dv = self.var()
+                self.lines.append(f"{dv} = {v}.__dict__")
+                self.fail_if(f"_type({dv}) is not _dict or _len({dv}) != {len(key) - 1}")
                 for name, k in key[1:]:
-                    self.value(f"{dv}[{name!r}]", k, depth + 1)
+                    a = self.var()
+                    self.lines.append(f"{a} = {dv}[{name!r}]")
+                    self.value(a, k, depth + 1)
                 return
-        c.append(f"_fast_key({expr}, {depth}) == {self.const(key)}")
+        self.fail_if(f"not _fast_key({v}, {depth}) == {self.const(key)}")
 
 
 # Types whose fast_key depends on more than the type (a bound method: on what it is bound to).
@@ -345,20 +357,23 @@ _OWNED = (types.MethodType, types.BuiltinMethodType)
 def _make_guard(key, func, entry, keys, d) -> _Guard:
     g = _GuardSource()
     closure = bool(func.__code__.co_freevars)
-    # (how many entry arguments and cells there are is fixed by the code: a shorter entry raises IndexError)
-    g.conds.append(f"func.__globals__ is {g.const(func.__globals__)}")
-    for i, k in enumerate(keys):
+    g.fail_if(f"func.__globals__ is not {g.const(func.__globals__)}")
+    # (how many entry arguments and cells there are is fixed by the code: unpacking checks it all the same)
+    names = g.unpack("entry", len(keys))
+    for i, (v, k) in enumerate(zip(names, keys)):
         if i == 0 and closure:
-            for j, ck in enumerate(k):
+            for c, ck in zip(g.unpack("func.__closure__", len(k)), k):
                 if ck is _EMPTY_CELL:
-                    g.conds.append(f"_empty(_cl[{j}])")
                     g.consts["_empty"] = _cell_is_empty
+                    g.fail_if(f"not _empty({c})")
                 else:
-                    g.value(f"_cl[{j}].cell_contents", ck, 0)
+                    x = g.var()
+                    g.lines.append(f"{x} = {c}.cell_contents")  # a ValueError when empty: no guard
+                    g.value(x, ck, 0)
         else:
-            g.value(f"entry[{i}]", k, 0)
+            g.value(v, k, 0)
     # validity: the registry's version, then the assumptions (each namespace and name once)
-    g.conds.append(f"{g.const(registry._version)}[0] == {d.version!r}")
+    g.fail_if(f"{g.const(registry._version)}[0] != {d.version!r}")
     seen = set()
     for ns, name, value in d.assumptions:
         if (id(ns), name, id(value)) in seen:
@@ -366,18 +381,16 @@ def _make_guard(key, func, entry, keys, d) -> _Guard:
         seen.add((id(ns), name, id(value)))
         n, v = g.const(ns), g.const(value)
         if value is None or type(ns) is not dict or type(name) is not str:
-            g.conds.append(f"{n}.get({g.const(name)}) is {v}")
+            g.fail_if(f"{n}.get({g.const(name)}) is not {v}")
         else:
-            g.conds.append(f"{n}[{name!r}] is {v}")
-    body = "\n            and ".join(g.conds)
+            g.fail_if(f"{n}[{name!r}] is not {v}")
+    body = "".join(f"        {line}\n" for line in g.lines)
     src = (f"def guard(func, entry):\n"
            f"    try:\n"
-           + ("        _cl = func.__closure__\n" if closure else "") +
-           f"        if ({body}):\n"
-           f"            return True\n"
+           f"{body}"
            f"    except Exception:\n"
-           f"        pass\n"
-           f"    return False\n")
+           f"        return False\n"
+           f"    return True\n")
     ns = dict(g.consts)
     exec(compile(src, f"<irgrad guard {func.__qualname__}>", "exec"), ns)
     return _Guard(key, func.__code__, d, ns["guard"], src)
