@@ -11,11 +11,12 @@ user's loop computes, to the bit, and raises what it raises.
        for x, y in zip(xs, ys):          # or `for x in xs`
            acc = acc + expr(x, y, c...)  # or acc += ..., acc - ..., acc -= ...
 
-   whose body is straight-line float arithmetic (+, -, *, /, unary -, ** with a small integer constant) of the
-   items and loop-invariant values, and whose only loop-carried values are accumulators not otherwise read in
-   the body, becomes array code: `rules.sequences.float_columns` makes float64 arrays of the lists, the body runs
-   on the arrays (NumPy's +, -, *, / round exactly like Python's float operators), `seq_pow` calls Python's
-   `pow` per element, and `seq_sum` adds the terms to the accumulator left to right as the loop does.  The
+   whose body is straight-line float arithmetic (+, -, *, /, unary -, ** with a small integer constant, the math
+   functions of `sequences.MATH`) of the items and loop-invariant values, and whose only loop-carried values are
+   accumulators not otherwise read in the body, becomes array code: `rules.sequences.float_columns` makes float64
+   arrays of the lists, the body runs on the arrays (NumPy's +, -, *, / round exactly like Python's float
+   operators), `seq_pow` and `seq_map` call Python's `pow` and the math function per element, and `seq_sum` adds
+   the terms to the accumulator left to right as the loop does (`seq_sum_pow` for `acc += e ** n`).  The
    original loop stays in the IR as the fallback, taken when `seq_ok` says the array code did not apply: a list
    holding anything but exact floats, lists of different lengths, an empty list, or a non-finite result of an
    operation that raises in Python (division by zero, overflow of `**`) or of an accumulator.  Exceptions and
