@@ -254,8 +254,8 @@ _guards: dict = {}  # (id(code), closure_active, mask) -> tuple of _Guard, newes
 # id(code) -> _guards[id(code), False, None] for code whose parameters are exactly its positional ones, so that a
 # top-level call binds its arguments as they are (the fast path of `api.gradient`)
 _entry_guards: dict = {}
-MAX_GUARDS = 8  # per code object and activity: the keyed cache holds the rest
-_unguarded: set = set()  # cache keys whose guard did not hold for the call that made it: not tried again
+MAX_GUARDS = 16  # per code object and activity: the keyed cache serves the rest
+_unguarded: set = set()  # cache keys served by the keyed path alone (see _install_guard)
 
 
 class _Guard:
@@ -420,12 +420,14 @@ def _install_guard(key, func, entry, keys, closure_active, mask, d) -> None:
     old = _guards.get(gkey, ())
     if any(g.d is d for g in old) or key in _unguarded:
         return
-    g = _make_guard(key, func, entry, keys, d)
-    if not g.check(func, entry):
-        _unguarded.add(key)  # (a value whose key the guard cannot read back): the keyed path serves it
-        return
     keep = tuple(o for o in old if o.key != key and o.d.valid())
-    _guards[gkey] = gs = (g,) + keep[:MAX_GUARDS - 1]
+    g = None if len(keep) >= MAX_GUARDS else _make_guard(key, func, entry, keys, d)
+    if g is None or not g.check(func, entry):
+        # Many signatures of one code (evicting guards would compile them on and on), or a value whose key the
+        # guard cannot read back: the keyed path serves this key from now on.
+        _unguarded.add(key)
+        return
+    _guards[gkey] = gs = (g,) + keep
     code = func.__code__
     if not closure_active and mask is None and not code.co_kwonlyargcount \
             and not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):

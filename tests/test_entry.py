@@ -351,3 +351,15 @@ def test_a_captured_object_with_its_attributes_in_another_order():
     x = np.ones(2)
     np.testing.assert_allclose(steady(make("a", "v"), x)[0], [2.0, 6.0])
     np.testing.assert_allclose(steady(make("v", "a"), x)[0], [2.0, 6.0])
+
+
+def test_many_signatures_of_one_function_stay_right():
+    irgrad.clear_cache()
+    f = lambda v: np.sum(v * v)  # noqa: E731
+    shapes = [(2,) * n for n in range(1, derive.MAX_GUARDS + 4)]
+    for _ in range(2):
+        for s in shapes:
+            np.testing.assert_allclose(irgrad.gradient(f, np.ones(s))[0], 2 * np.ones(s))
+    info = irgrad.cache_info()
+    assert info["traces"] == len(shapes) and info["hits"] == len(shapes)
+    assert sum(len(gs) for gs in derive._guards.values()) == derive.MAX_GUARDS
