@@ -8,7 +8,6 @@ order: bitwise the same value) and has a fused derivative.
 | the same with `math.exp` | `fused.sigmoid_math(z, 1, 1)` (z a float) |
 | `e = np.exp(s); e / np.sum(e, axis=k, keepdims=True)` | `fused.softmax(s, k)` |
 | `x - np.log(np.sum(np.exp(x), axis=k, keepdims=True))` | `fused.logsoftmax(x, k)` |
-| `np.log(np.sum(np.exp(x), axis=k[, keepdims=c]))` | `fused.logsumexp(x, k, c)` |
 
 (`np.sum(e, ...)` may also be the method `e.sum(...)`.)  A match is rewritten only when it is sound:
 
@@ -16,7 +15,7 @@ order: bitwise the same value) and has a fused derivative.
   nothing the rest of the code reads;
 - the types say float arrays (float64 or float32) of known ndim, the same dtype and ndim all along (a float for
   `sigmoid_math`); the constants are exactly 1; `axis` is a constant (int, tuple of ints or None), `keepdims`
-  the constant True (a bool for logsumexp);
+  the constant True;
 - all of it lies in one block, and whatever runs between its first statement and its last cannot mutate anything
   (pure statements, non-mutating operators and ufuncs), since the fused operation runs where the last one was.
 
@@ -109,6 +108,7 @@ class _Rewriter:
         self.types = ir.types()
         self.uses: dict = {}
         self.defs: dict = {}  # Var -> (block, stmt)
+        self.removed: set = set()  # ids of the statements rewrites took away
         for b in ir.blocks:
             for s in b.stmts:
                 self.defs[s.var] = (b, s)
@@ -250,48 +250,22 @@ class _Rewriter:
             return None
         return fused.logsoftmax, (x, red[1]), chain
 
-    def logsumexp(self, b, root):
-        """root: `np.log(t)`, t = `sum(e, axis=k[, keepdims=c])`, e = `np.exp(x)`."""
-        if root.kwargs or len(root.args) != 1:
-            return None
-        red = self.sum_of(root.args[0], b)
-        if red is None:
-            return None
-        ex = self.unary(red[0], b, (np.exp,))
-        if ex is None or not isinstance(ex.args[0], Var):
-            return None
-        x = ex.args[0]
-        tx = self.types.get(x)
-        if not (_float_array(tx) and _float_array(ex.type, tx)):
-            return None
-        rt = root.type
-        if not (isinstance(rt, Array) and rt.dtype == tx.dtype and rt.ndim is not None) and \
-                not (isinstance(rt, Scalar) and rt.pytype is np.dtype(tx.dtype).type):
-            return None
-        chain = [ex, *reversed(red[3]), root]
-        return fused.logsumexp, (x, red[1], red[2]), chain
-
     # -- rewriting ----------------------------------------------------------------------------------------------
 
     _ROOTS = (
         ({operator.truediv}, ("sigmoid", "softmax")),
         ({operator.sub}, ("logsoftmax",)),
     )
-    _LATE_ROOTS = (({np.log}, ("logsumexp",)),)  # after log-softmax, which holds a log-sum-exp inside
 
     def run(self):
-        for roots in (self._ROOTS, self._LATE_ROOTS):
-            for b in self.ir.blocks:
-                i = 0
-                while i < len(b.stmts):
-                    s = b.stmts[i]
-                    i += 1
-                    names = self.root_kind(s, roots)
-                    for name in names:
-                        m = getattr(self, name)(b, s)
-                        if m is not None and self.apply(b, s, *m):
-                            i = b.stmts.index(s) + 1
-                            break
+        for b in self.ir.blocks:
+            for s in list(b.stmts):
+                if id(s) in self.removed:  # taken into an idiom already
+                    continue
+                for name in self.root_kind(s, self._ROOTS):
+                    m = getattr(self, name)(b, s)
+                    if m is not None and self.apply(b, s, *m):
+                        break
 
     @staticmethod
     def root_kind(s, roots):
@@ -314,6 +288,7 @@ class _Rewriter:
             return False
         args = tuple(a if isinstance(a, Var) else (a if isinstance(a, Const) else Const(a)) for a in args)
         b.stmts = [s for s in b.stmts if id(s) not in inside or s is root]
+        self.removed |= inside - {id(root)}
         for s in chain:
             if s is not root:
                 self.defs.pop(s.var, None)

@@ -30,7 +30,7 @@ rng = np.random.default_rng(11)
 A = rng.standard_normal((3, 4))
 B = rng.standard_normal((4, 5))
 W = rng.standard_normal((5, 4))
-FUSED = (fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.logsumexp)
+FUSED = (fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax)
 
 # The fused operations' rules are checked here (check_rrule below, and whole gradients), not in rule_specs.py.
 rule_specs.COVERED_BY_GRADIENT_TESTS.update(FUSED)
@@ -195,7 +195,7 @@ def test_sigmoid_saturated_values_bitwise():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Softmax, log-softmax, logsumexp
+# Softmax, log-softmax (logsumexp is left alone)
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
@@ -240,19 +240,9 @@ def test_moons_like():
                 expect=fused.logsoftmax)
 
 
-@pytest.mark.parametrize("axis, keepdims", [(0, False), (1, True), (None, False), (-1, False)])
-def test_logsumexp(axis, keepdims):
-    f = make("def f(x, c):\n    return np.sum(np.log(np.sum(np.exp(x), axis={axis}, keepdims={keepdims})) * c)",
-             axis=axis, keepdims=keepdims)
-    c = 1.5 if axis is None else np.sum(np.exp(A), axis=axis, keepdims=keepdims)
-    check_idiom(f, A, c, expect=fused.logsumexp)
-
-
-def test_logsumexp_alone_returns_its_scalar():
-    f = lambda x: np.log(np.sum(np.exp(x)))  # noqa: E731
-    ir = check_idiom(f, A, expect=fused.logsumexp)
-    (s,) = fused_stmts(ir)
-    assert s.type == typeof(f(A))
+def test_logsumexp_is_left_to_the_inline_rules():
+    # Fused, its derivative recomputes exp(x - y) where the unfused one reuses the saved exp(x): measured slower.
+    not_rewritten(lambda x: np.sum(np.log(np.sum(np.exp(x), axis=0)) * np.arange(4.0)), A)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -290,12 +280,11 @@ def test_sigmoid_intermediate_reused_is_not_fused():
     not_rewritten(f, A)
 
 
-def test_log_of_logsoftmax_reused_is_logsumexp_only():
+def test_log_of_logsoftmax_reused_is_not_fused():
     def f(x):
         lse = np.log(np.sum(np.exp(x), axis=0, keepdims=True))
         return np.sum(x - lse) + np.sum(lse)
-    ir = check_idiom(f, A, expect=fused.logsumexp)
-    assert fused.logsoftmax not in [s.fn.value for s in fused_stmts(ir)]
+    not_rewritten(f, A)
 
 
 def test_axis_not_constant_is_not_fused():
@@ -368,11 +357,6 @@ def test_rrule_softmax_logsoftmax(axis):
     check_rrule(fused.logsoftmax, A, axis)
 
 
-@pytest.mark.parametrize("axis, keepdims", [(0, False), (1, True), (None, False), (None, True), ((0, 1), False)])
-def test_rrule_logsumexp(axis, keepdims):
-    check_rrule(fused.logsumexp, A, axis, keepdims)
-
-
 def test_fused_operations_compute_the_users_expression_bitwise():
     x = rng.standard_normal((5, 6)) * 10
     e = np.exp(x)
@@ -381,9 +365,6 @@ def test_fused_operations_compute_the_users_expression_bitwise():
     for axis in (0, 1, None):
         assert bitwise_equal(fused.softmax(x, axis), e / np.sum(e, axis=axis, keepdims=True))
         assert bitwise_equal(fused.logsoftmax(x, axis), x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True)))
-        for keepdims in (False, True):
-            assert bitwise_equal(fused.logsumexp(x, axis, keepdims),
-                                 np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims)))
     assert fused.sigmoid_math(0.3, 1.0, 1.0) == 1.0 / (1.0 + math.exp(-0.3))
 
 
@@ -423,14 +404,12 @@ def _weights(y, seed=1):
 
 
 @settings(max_examples=25, deadline=None)
-@given(array_and_axis(), st.sampled_from(["softmax", "logsoftmax", "logsumexp", "logsumexp_keep", "sigmoid"]))
+@given(array_and_axis(), st.sampled_from(["softmax", "logsoftmax", "sigmoid"]))
 def test_property_idioms_shapes_axes(xa, kind):
     x, axis = xa
     body = {
         "softmax": "e = np.exp(x)\n    return e / np.sum(e, axis={axis}, keepdims=True)",
         "logsoftmax": "return x - np.log(np.sum(np.exp(x), axis={axis}, keepdims=True))",
-        "logsumexp": "return np.log(np.sum(np.exp(x), axis={axis}))",
-        "logsumexp_keep": "return np.log(np.sum(np.exp(x), axis={axis}, keepdims=True))",
         "sigmoid": "return 1.0 / (1.0 + np.exp(-x))",
     }[kind]
     g = make("def f(x):\n    " + body, axis=axis)

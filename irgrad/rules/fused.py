@@ -10,7 +10,6 @@ NumPy's `sum` calls), so its value is bitwise the user's; only its derivative ch
 | `sigmoid_math(z, a, b)` | `b / (a + math.exp(-z))`, a = b = 1 | the same, in float arithmetic |
 | `softmax(s, axis)` | `e = np.exp(s); e / np.sum(e, axis=axis, keepdims=True)` | `ds = y * (dy - sum(dy * y, axis))` |
 | `logsoftmax(x, axis)` | `x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))` | `dx = dy - exp(y) * sum(dy, axis)` |
-| `logsumexp(x, axis, keepdims)` | `np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))` | `dx = dy * exp(x - y)` |
 
 (sums over `axis` keep the reduced axes.)  No max-shift is added: the value is the user's, overflow included.
 Each has an rrule (for the interpreter and for operands the inline rules do not take, e.g. a tuple axis) and an
@@ -55,11 +54,6 @@ def softmax(s, axis):
 def logsoftmax(x, axis):
     """`x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))`."""
     return x - np.log(_reduce(np.exp(x), axis=axis, keepdims=True))
-
-
-def logsumexp(x, axis, keepdims):
-    """`np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))`."""
-    return np.log(_reduce(np.exp(x), axis=axis, keepdims=keepdims))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -108,18 +102,6 @@ def logsoftmax_adjoint(dy, y, axis):
     return dy - t * _reduce(dy, axis=axis, keepdims=True)
 
 
-def logsumexp_adjoint(dy, x, y, axis, keepdims):
-    """dy * exp(x - y), with the reduced axes of dy and y put back."""
-    if axis is not None and not keepdims:
-        dy, y = np.expand_dims(dy, axis), np.expand_dims(y, axis)
-    t = x - y
-    np.exp(t, out=t)
-    if _same(dy, t):
-        t *= dy
-        return t
-    return t * dy
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Rules (the registry's: for the interpreter, and where no inline rule fits)
 
@@ -166,15 +148,6 @@ _normalizer_rule(softmax, softmax_adjoint)
 _normalizer_rule(logsoftmax, logsoftmax_adjoint)
 
 
-@rrule(logsumexp)
-def logsumexp_rrule(x, axis, keepdims):
-    y = logsumexp(x, axis, keepdims)
-
-    def pullback(dy):
-        return (fit_cotangent(x, logsumexp_adjoint(dy, x, y, axis, keepdims)), None, None)
-    return y, named(pullback, "logsumexp")
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Inline rules.  `idioms` only puts these operations in place with a float array operand of known ndim (a float
 # for sigmoid_math) and constant other operands, so the categories below are what the rewrite made; an axis that
@@ -218,16 +191,9 @@ def _logsoftmax_make(cats, s, need):
     return inline_rules._rule({"y"}, lambda E, dy, saved: [E.call(logsoftmax_adjoint, dy, saved["y"], axis), None])
 
 
-def _logsumexp_make(cats, s, need):
-    axis, keepdims = _consts(s)
-    return inline_rules._rule({0, "y"}, lambda E, dy, saved: [
-        E.call(logsumexp_adjoint, dy, saved[0], saved["y"], axis, keepdims), None, None])
-
-
 inline_rules.RULES.update({
     sigmoid: (lambda cats, s: _array_then_constants(cats, s) and _ones(s), _sigmoid_make),
     sigmoid_math: (lambda cats, s: _float_then_constants(cats, s) and _ones(s), _sigmoid_math_make),
     softmax: (_array_then_constants, _softmax_make),
     logsoftmax: (_array_then_constants, _logsoftmax_make),
-    logsumexp: (_array_then_constants, _logsumexp_make),
 })
