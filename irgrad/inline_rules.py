@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .ir import Const, Var
+from .rules.indexing import _scatter
 from .tangent import unbroadcast
-from .types import Array, Scalar
+from .types import Array, Constant, Scalar, Tuple
 
 # ---------------------------------------------------------------------------------------------------------------
 # Categories of operands: 'f' a float scalar, 'a' a float array of known ndim, 'n' a number that takes no cotangent
@@ -390,10 +391,61 @@ def _ndim(a, typemap):
 _TAKES_AXIS = (np.sum, np.mean, np.max, np.min, np.amax, np.amin)
 
 
+def scatter(x, idx, dy):
+    """The cotangent of x for y = x[idx] (an index with no derivative): zeros of x's shape with dy added at idx
+    (`np.add.at` where an integer array may pick an element twice), as the rule library's getitem does."""
+    return _scatter(x.shape, x.dtype, idx, dy)
+
+
+def _getitem_make(cats, s, need):
+    return _rule({0, 1}, lambda E, dy, saved: [E.call(scatter, saved[0], saved[1], dy), None])
+
+
+def _plain_index(t) -> bool:
+    """An index with no derivative: ints, bools, slices, None, int or bool arrays, tuples of them."""
+    if isinstance(t, Scalar):
+        return t.pytype in (int, bool, slice, type(None), type(Ellipsis))
+    if isinstance(t, Array):
+        return t.dtype is not None and (t.dtype.startswith(("int", "uint")) or t.dtype == "bool")
+    if isinstance(t, Constant):
+        return t.value is None or t.value is Ellipsis or type(t.value) in (int, bool, slice)
+    if isinstance(t, Tuple):
+        return all(_plain_index(e) for e in t.elts)
+    return False
+
+
+def _plain_const_index(v) -> bool:
+    if isinstance(v, tuple):
+        return all(_plain_const_index(e) for e in v)
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind in "iub"
+    return v is None or v is Ellipsis or type(v) in (int, bool, slice)
+
+
+def _find_getitem(stmt, typemap, active):
+    """x[idx] of a float array by an index with no derivative (integer arrays included): the forward keeps x and
+    idx, the adjoint scatters dy (no pullback closure)."""
+    if len(stmt.args) != 2 or stmt.kwargs:
+        return None
+    x, idx = stmt.args
+    if not isinstance(x, Var) or category(x, typemap.get(x)) != "a" or (isinstance(idx, Var) and idx in active):
+        return None
+    if not (_plain_index(typemap.get(idx)) if isinstance(idx, Var) else _plain_const_index(idx.value)):
+        return None
+    out = category(stmt.var, stmt.type)
+    if out not in ("f", "a"):
+        return None
+    rule = _getitem_make(None, stmt, None)
+    rule.cats, rule.out_cat, rule.need, rule.fn = ["a", None], out, [x in active, False], operator.getitem
+    return rule
+
+
 def find(stmt, typemap, active):
     """The inline rule for a statement (whose operands in `active` want cotangents), or None."""
     if not isinstance(stmt.fn, Const):
         return None
+    if stmt.fn.value is operator.getitem and operator.getitem not in RULES:
+        return _find_getitem(stmt, typemap, active)
     try:
         entry = RULES.get(stmt.fn.value)
     except TypeError:

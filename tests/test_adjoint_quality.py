@@ -142,3 +142,30 @@ def test_relu_mask_in_place_only_on_owned_temporaries():
     np.testing.assert_array_equal(g, [1.0, 0.0, 3.0])
     (g2,) = back(seed)
     np.testing.assert_array_equal(g2, [1.0, 0.0, 3.0])
+
+
+IDX = np.array([0, 2, 2, 1])
+GETITEM_CASES = [
+    ("fancy rows", lambda p, y: np.sum(np.log(p[np.arange(4), y])), (POS.T.copy(), np.array([0, 2, 1, 2]))),
+    ("repeated indices", lambda x: np.sum(x[IDX] ** 2), (A,)),
+    ("repeated pairs", lambda x: np.sum(x[(np.array([0, 0, 1]), np.array([1, 1, 3]))] * 3.0), (A,)),
+    ("slice", lambda x: np.sum(x[1:, ::2] * x[1:, ::2]), (A,)),
+    ("int", lambda x: x[1, 2] * x[0, 0], (A,)),
+    ("bool mask", lambda x: np.sum(x[x > 0] ** 2), (A,)),
+    ("constant tuple", lambda x: np.sum(x[(slice(None), 1)] * 2.0), (A,)),
+    ("1-d int index", lambda v, i: np.sum(v[i] * v[i]), (V, np.array([3, 3, 0]))),
+]
+
+
+@pytest.mark.parametrize("name, f, args", GETITEM_CASES, ids=[c[0] for c in GETITEM_CASES])
+def test_getitem_inline_matches_finite_differences(name, f, args):
+    check_grad(f, *args)
+
+
+def test_getitem_inline_has_no_closure():
+    t = irgrad.code_adjoint(lambda p, y: np.sum(np.log(p[np.arange(4), y])), POS.T.copy(), np.array([0, 2, 1, 2]))
+    assert "rrule" not in repr(t.forward) and "scatter" in repr(t.adjoint)
+    g = irgrad.gradient(lambda x: np.sum(x[IDX]), A)[0]
+    expected = np.zeros_like(A)
+    np.add.at(expected, IDX, 1.0)
+    np.testing.assert_array_equal(g, expected)
