@@ -156,8 +156,9 @@ class _Rewriter:
             e, positional = s.args[0], s.args[1:]
         elif isinstance(s.fn, Var):  # e.sum(...): %m = getattr(e, 'sum') used once, as this callee
             m = self.stmt(s.fn, block, (getattr,))
+            tm = self.types.get(s.fn)
             if m is None or len(m.args) != 2 or m.kwargs or m.args[1] != Const("sum") or \
-                    not isinstance(self.types.get(s.fn), Method):
+                    not isinstance(tm, Method) or tm.func is not np.ndarray.sum:
                 return None
             e, positional = m.args[0], s.args
             if len(positional) > 1:
