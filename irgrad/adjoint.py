@@ -124,6 +124,12 @@ class BlockPlan:
         """Does this block push a record?"""
         return bool(self.layout)
 
+    @property
+    def direct(self) -> bool:
+        """The entry block with no predecessors runs exactly once per call: its record goes into the tape itself,
+        no stack."""
+        return self.index == 0 and self.npreds == 0
+
 
 @dataclass
 class Transform:

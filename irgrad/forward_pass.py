@@ -27,7 +27,8 @@ def forward_ir(ir: IR, active: set, plans: list, meta) -> IR:
     fwd.blocks = [entry] + blocks
     # A new entry creates one stack per recording block, then jumps into the primal entry.
     params = [entry.add_arg(t, v.hint) for v, t in zip(ir.entry.args, ir.entry.argtypes)]
-    stacks = {p.index: entry.push(ops.build_list, hint=f"stack{p.index + 1}") for p in plans if p.stack}
+    stacks = {p.index: entry.push(ops.build_list, hint=f"stack{p.index + 1}") for p in plans
+              if p.stack and not p.direct}  # the direct record (see BlockPlan.direct) takes its place below
     preds = predecessors(ir)
     edge_ids = {}  # (id(pred), edge index, id(target)) -> predecessor number at the target
     for b in ir.blocks:
@@ -76,7 +77,10 @@ def forward_ir(ir: IR, active: set, plans: list, meta) -> IR:
             values = [came_from if e[0] == "from" else m(e[1]) if e[0] == "value" else pullbacks[e[1]]
                       for e in plan.layout]
             rec = values[0] if plan.width == 1 else nb.push(ops.build_tuple, *values)
-            nb.push(ops.list_append, stacks[plan.index], rec)
+            if plan.direct:
+                stacks[plan.index] = rec
+            else:
+                nb.push(ops.list_append, stacks[plan.index], rec)
         nb.term = _terminator(b.term, b, blocks, ir, m, edge_ids, stacks, plans)
     entry.term = Br(blocks[0], tuple(params) + ((Const(0),) if plans[0].npreds > 1 else ()))
     return fwd

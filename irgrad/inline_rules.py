@@ -19,7 +19,7 @@ import numpy as np
 
 from .ir import Const, Var
 from .rules.indexing import _scatter
-from .tangent import unbroadcast
+from .tangent import _KEPT_AXES, _add_reduce, unbroadcast
 from .types import Array, Constant, Scalar, Tuple
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -46,8 +46,11 @@ def category(x, t):
 
 def sum_like(d, x):
     """The cotangent `d` summed back to the shape of array `x` (a no-op when the shapes already match)."""
-    xs = x.shape
-    return d if d.shape == xs else unbroadcast(xs, d)
+    xs, ds = x.shape, d.shape
+    if ds == xs:
+        return d
+    axes = _KEPT_AXES.get((ds, xs))  # seen before: one reduction over these axes, dims kept
+    return _add_reduce(d, axis=axes, keepdims=True) if axes is not None else unbroadcast(xs, d)
 
 
 def sum_to_scalar(d):

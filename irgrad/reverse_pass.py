@@ -198,8 +198,10 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
     tape = entry.add_arg(ANY, "tape")
     dy = entry.add_arg(ANY, "dy")
     # The adjoint pops copies of the stacks, so a pullback can be called more than once (jacobian rows).
+    direct = {p.index for p in plans if p.stack and p.direct}  # records in the tape itself, read, not popped
     stackvars = {bi: entry.push(list, entry.push(operator.getitem, tape, 1 + k), hint=f"stack{bi + 1}")
-                 for k, bi in enumerate(recording)}
+                 for k, bi in enumerate(recording) if bi not in direct}
+    tape_at = {bi: 1 + k for k, bi in enumerate(recording)}
     bars = [Block() for _ in ir.blocks]  # the adjoint block of each primal block
     for nb in bars:
         for v in slots:
@@ -219,7 +221,10 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
         else:
             initial = dict(zip(slots, nb.args))
         env = CotangentEnv(nb, active, definite, initial, zeros)
-        rec = Record(env.push(list.pop, stackvars[plan.index], hint="rec"), plan.width) if plan.stack else None
+        rec = None
+        if plan.stack:
+            rec = Record(env.push(operator.getitem, tape, tape_at[plan.index], hint="rec") if plan.index in direct
+                         else env.push(list.pop, stackvars[plan.index], hint="rec"), plan.width)
         _pull_back_block(b, plan, env, rec, slot_index)
         dargs = [env.real(env.take(v) if v in slot_index else env.get(v)) for v in b.args]
         out_slots = tuple(env.real(env.get(v)) for v in slots)
@@ -286,7 +291,9 @@ def in_place_masks(ir: IR) -> IR:
 def drop_unread_fields(ir: IR) -> IR:
     """Reads of a record's fields (and `x.size`) whose value nothing uses: a Fill's `like` that was never made an
     array, a saved value a rule ended up not needing."""
-    pops = {s.var for _, s in ir.stmts() if s.fn == Const(list.pop)}
+    tape = ir.entry.args[0]
+    pops = {s.var for _, s in ir.stmts() if s.fn == Const(list.pop) or (
+        s.fn == Const(operator.getitem) and s.args[0] is tape and isinstance(s.args[1], Const))} | {tape}
     while True:
         used = _use_counts(ir)
         dropped = False
