@@ -13,7 +13,7 @@ import numpy as np
 from . import derive
 from .errors import IrgradError
 from .rules.registry import lookup
-from .runtime import fresh_cell_cotangents, fwd_call, restore_cell_cotangents
+from .runtime import _local as _cells, fresh_cell_cotangents, fwd_call, restore_cell_cotangents
 
 __all__ = ["pullback", "gradient", "withgradient", "jacobian", "code_adjoint", "cache_info", "clear_cache"]
 
@@ -85,11 +85,12 @@ def _steady(f, args, seeded: bool):
 def _steady_back(args, closure, d, tape, dy):
     if dy is None:
         return (None,) * len(args)
-    prev = fresh_cell_cotangents()
+    prev = _cells.cells  # runtime.fresh_cell_cotangents and restore_cell_cotangents, inline
+    _cells.cells = None
     try:
         cts = d.adjoint(tape, dy)
     finally:
-        restore_cell_cotangents(prev)
+        _cells.cells = prev
     if closure:
         cts = cts[1:]  # the closure's own cotangent: not asked for
     return tuple(map(_project, args, cts))
@@ -97,10 +98,11 @@ def _steady_back(args, closure, d, tape, dy):
 
 def pullback(f, /, *args, **kwargs):
     """(y, back) where back(dy) returns one cotangent per positional argument (None for zero)."""
-    if type(f) is FunctionType and not kwargs:
-        r = _steady(f, args, False)
-        if r is not None:
-            return r
+    r = _steady(f, args, False) if type(f) is FunctionType and not kwargs else None
+    return r if r is not None else _pullback(f, args, kwargs)
+
+
+def _pullback(f, args, kwargs):
     target = derive.python_target(f)
     if target is not None and lookup(f)[0] is None:
         # The top-level function's own cotangent (what a closure captured) is not asked for: not computed.
@@ -141,11 +143,7 @@ def _seed(y, f):
 
 
 def _withgradient(f, args, kwargs):
-    if type(f) is FunctionType and not kwargs:
-        r = _steady(f, args, True)
-        if r is not None:
-            return r
-    y, back = pullback(f, *args, **kwargs)
+    y, back = _pullback(f, args, kwargs)
     dy = _seed(y, f)
     if dy is None:
         return y, (None,) * len(args)
@@ -154,14 +152,16 @@ def _withgradient(f, args, kwargs):
 
 def withgradient(f, /, *args, **kwargs):
     """(value, gradients): `gradients` has one entry per positional argument (None where zero)."""
-    return _withgradient(f, args, kwargs)
+    r = _steady(f, args, True) if type(f) is FunctionType and not kwargs else None
+    return r if r is not None else _withgradient(f, args, kwargs)
 
 
 def gradient(f, /, *args, **kwargs):
     """The gradient of a real-scalar function: a tuple with one cotangent per positional argument, as in Zygote.
     Floats and arrays get floats and arrays, objects an `irgrad.Tangent`, tuples/lists/dicts the same container,
     and ints, bools, strings and anything the result does not depend on `None`."""
-    return _withgradient(f, args, kwargs)[1]
+    r = _steady(f, args, True) if type(f) is FunctionType and not kwargs else None
+    return (r if r is not None else _withgradient(f, args, kwargs))[1]
 
 
 def jacobian(f, /, *args, **kwargs):

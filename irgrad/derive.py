@@ -244,10 +244,10 @@ class _Identity:
 # Guards: the cache probe of the steady state
 #
 # A guard is generated Python, one per cache entry, in the style of torch.dynamo's: straight-line checks that hold
-# exactly when the cache key of a call would be the entry's key (the same globals dict, and `fast_key` of every
-# entry argument and captured value equal to the stored one, checked as `type(x) is ndarray and x.dtype is ...`
-# without building keys) and the derivation is still valid (the rule registry's version, then each assumption of
-# the trace as `ns[name] is value`).  Guards are found by the code object's identity and tried newest first;
+# only when the keyed probe would find the entry's derivation (the same globals dict, and `fast_key` of every entry
+# argument and captured value equal to the stored one, checked as `type(x) is ndarray and x.dtype is ...` without
+# building keys; see _GuardSource) and the derivation is still valid (the rule registry's version, then each
+# assumption of the trace as `ns[name] is value`).  Guards are found by the code object's identity and tried newest first;
 # when none holds, `derived` takes the keyed path, which is the reference.  A guard that raises does not hold.
 
 _guards: dict = {}  # (id(code), closure_active, mask) -> tuple of _Guard, newest first

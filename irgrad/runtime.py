@@ -200,11 +200,15 @@ class CellCotangents:
         return None if entry is None else entry[1]
 
 
-_local = threading.local()
+class _Local(threading.local):
+    cells = None  # this thread's CellCotangents of the top-level pullback being run, made on first use
+
+
+_local = _Local()
 
 
 def cell_cotangents() -> CellCotangents:
-    store = getattr(_local, "cells", None)
+    store = _local.cells
     if store is None:
         store = _local.cells = CellCotangents()
     return store
@@ -212,8 +216,8 @@ def cell_cotangents() -> CellCotangents:
 
 def fresh_cell_cotangents():
     """Start an empty store for one top-level pullback (made on first use: most pullbacks read no cell); returns
-    the previous one to restore."""
-    prev = getattr(_local, "cells", None)
+    the previous one to restore.  (`api._steady_back` does the same inline.)"""
+    prev = _local.cells
     _local.cells = None
     return prev
 
