@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from irgrad import ops
+from irgrad.rules import fused, sequences
 from irgrad.printer import callable_name
 
 
@@ -337,6 +338,11 @@ COVERED_BY_GRADIENT_TESTS = {
     ops.build_dict, ops.build_set, ops.call_ex, ops.cell_get, ops.new_cell, ops.freevar, ops.make_function,
     ops.dict_setitem, ops.dict_update, ops.dict_merge, ops.list_to_tuple, ops.list_append, ops.list_extend,
     ops.next_or_stop, dict.get, dict.items, dict.values, iter, enumerate, zip, reversed,
+    # vectorised loops (tests/test_loops.py checks them with check_rrule and through whole gradients)
+    sequences.float_columns, sequences.seq_sum, sequences.seq_diff, sequences.seq_pow, sequences.seq_sum_pow,
+    sequences.seq_diff_pow, sequences.seq_map,
+    # fused idioms (tests/test_idioms.py checks them with check_rrule and through whole gradients)
+    fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax,
 }
 
 SPECS: list = merge_tables(ELEMENTWISE, OPERATORS, PYMATH, REDUCTIONS, PLUMBING)

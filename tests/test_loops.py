@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import irgrad
-import rule_specs
 from irgrad import loops
 from irgrad.derive import entry_types
 from irgrad.execute import get_mode, set_mode
@@ -28,9 +27,6 @@ from irgrad.verify import verify
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "bench"))
 from workloads import horner, poly_loss  # noqa: E402
 
-# The whole-function gradients below exercise these rules (and `test_rules_of_sequences` checks them alone).
-rule_specs.COVERED_BY_GRADIENT_TESTS.update({S.float_columns, S.seq_sum, S.seq_diff, S.seq_pow, S.seq_sum_pow,
-                                            S.seq_diff_pow, S.seq_map})
 
 rng = np.random.default_rng(0)
 XS = [float(v) for v in rng.uniform(-1.0, 1.0, 40)]
