@@ -43,7 +43,8 @@ def _project(x, dx):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The steady state: a plain function called with exactly its positional parameters, whose derivation a guard
+# The steady state: a Python function (or a bound method, a callable object) called with exactly its positional
+# parameters, whose derivation a guard
 # (see derive.py) proves applies.  The same steps `pullback` below takes through `call_derived`, without the
 # binding, the keys and the closures; anything else takes that general path.
 
@@ -56,14 +57,21 @@ _ONE64 = np.float64(1.0)
 def _steady(f, args, seeded: bool):
     """None unless the fast path applies; then, `seeded`, (y, gradients) as `withgradient` returns them, else
     (y, back) as `pullback` does."""
-    code = f.__code__
+    if type(f) is FunctionType:
+        func, lead = f, ()
+    else:  # a bound method, a callable object: its function, with self first
+        target = derive.python_target(f)
+        if target is None:
+            return None
+        func, lead, _ = target
+    code = func.__code__
     gs = _entry_guards.get(id(code))
-    if gs is None or len(args) != code.co_argcount or f.__dict__:
+    if gs is None or len(lead) + len(args) != code.co_argcount or func.__dict__:
         return None  # (a non-empty __dict__ may hold a __wrapped__ or __signature__ the binding would follow)
     closure = code.co_freevars
-    entry = (f, *args) if closure else args
+    entry = (func, *lead, *args) if closure else (*lead, *args) if lead else args
     for g in gs:
-        if g.check(f, entry):
+        if g.check(func, entry):
             if g.ruled and lookup(f)[0] is not None:
                 return None
             break
@@ -72,17 +80,17 @@ def _steady(f, args, seeded: bool):
     _stats["hits"] += 1
     d = g.d
     y, tape = d.forward(*entry)
-
+    skip = len(lead) + 1 if closure else len(lead)  # the cotangents nobody asked for: the closure's, self's
     if not seeded:
-        return y, partial(_steady_back, args, closure, d, tape)
+        return y, partial(_steady_back, args, skip, d, tape)
     ty = type(y)
     dy = 1.0 if ty is float else _ONE64 if ty is _F64 else _seed(y, f)
     if dy is None:
         return y, (None,) * len(args)
-    return y, _steady_back(args, closure, d, tape, dy)
+    return y, _steady_back(args, skip, d, tape, dy)
 
 
-def _steady_back(args, closure, d, tape, dy):
+def _steady_back(args, skip, d, tape, dy):
     if dy is None:
         return (None,) * len(args)
     prev = _cells.cells  # runtime.fresh_cell_cotangents and restore_cell_cotangents, inline
@@ -91,14 +99,14 @@ def _steady_back(args, closure, d, tape, dy):
         cts = d.adjoint(tape, dy)
     finally:
         _cells.cells = prev
-    if closure:
-        cts = cts[1:]  # the closure's own cotangent: not asked for
+    if skip:
+        cts = cts[skip:]
     return tuple(map(_project, args, cts))
 
 
 def pullback(f, /, *args, **kwargs):
     """(y, back) where back(dy) returns one cotangent per positional argument (None for zero)."""
-    r = _steady(f, args, False) if type(f) is FunctionType and not kwargs else None
+    r = _steady(f, args, False) if not kwargs else None
     return r if r is not None else _pullback(f, args, kwargs)
 
 
@@ -152,7 +160,7 @@ def _withgradient(f, args, kwargs):
 
 def withgradient(f, /, *args, **kwargs):
     """(value, gradients): `gradients` has one entry per positional argument (None where zero)."""
-    r = _steady(f, args, True) if type(f) is FunctionType and not kwargs else None
+    r = _steady(f, args, True) if not kwargs else None
     return r if r is not None else _withgradient(f, args, kwargs)
 
 
@@ -160,7 +168,7 @@ def gradient(f, /, *args, **kwargs):
     """The gradient of a real-scalar function: a tuple with one cotangent per positional argument, as in Zygote.
     Floats and arrays get floats and arrays, objects an `irgrad.Tangent`, tuples/lists/dicts the same container,
     and ints, bools, strings and anything the result does not depend on `None`."""
-    r = _steady(f, args, True) if type(f) is FunctionType and not kwargs else None
+    r = _steady(f, args, True) if not kwargs else None
     return (r if r is not None else _withgradient(f, args, kwargs))[1]
 
 

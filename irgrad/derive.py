@@ -263,9 +263,10 @@ class _Guard:
 
     def __init__(self, key, code, d, check, source):
         self.key, self.code, self.d, self.check, self.source = key, code, d, check, source
-        # Does a function with this code have a rule of its own?  Then a caller must look its function up; if not,
-        # a rule registered later changes the registry's version, which the guard checks.
-        self.ruled = any(type(fn) is types.FunctionType and fn.__code__ is code for fn in registry.registered())
+        # Does a callable running this code (a function, a bound method, a callable object) have a rule of its own?
+        # Then a caller must look its callable up; if not, a rule registered later changes the registry's version,
+        # which the guard checks.
+        self.ruled = any(t is not None and t[0].__code__ is code for t in map(python_target, registry.registered()))
 
 
 class _GuardSource:

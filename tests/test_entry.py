@@ -363,3 +363,44 @@ def test_many_signatures_of_one_function_stay_right():
     info = irgrad.cache_info()
     assert info["traces"] == len(shapes) and info["hits"] == len(shapes)
     assert sum(len(gs) for gs in derive._guards.values()) == derive.MAX_GUARDS
+
+
+class Affine:
+    def __init__(self, w):
+        self.w = w
+
+    def loss(self, x):
+        return np.sum(self.w * x * x)
+
+    def __call__(self, x):
+        return np.sum(self.w * x)
+
+
+def test_bound_methods_and_callable_objects_on_the_steady_path(no_keys):
+    irgrad.clear_cache()
+    a = Affine(2.0)
+    x = np.array([1.0, 3.0])
+    steady(a.loss, x)
+    steady(a, x)
+    with no_keys():
+        for w in (2.0, 5.0):
+            b = Affine(w)
+            np.testing.assert_allclose(irgrad.gradient(b.loss, x)[0], 2 * w * x)
+            np.testing.assert_allclose(irgrad.gradient(b, x)[0], [w, w])
+            y, back = irgrad.pullback(b.loss, x)
+            assert y == w * 10.0
+            np.testing.assert_allclose(back(1.0)[0], 2 * w * x)
+    a.w = np.array([1.0, -1.0])  # self's attribute changes type
+    np.testing.assert_allclose(irgrad.gradient(a.loss, x)[0], [2.0, -6.0])
+    np.testing.assert_allclose(irgrad.gradient(a, x)[0], [1.0, -1.0])
+    assert irgrad.cache_info()["traces"] == 4
+
+
+def test_a_rule_for_one_callable_object_is_not_taken_for_another_of_its_class(registered):
+    plain, ruled = Affine(1.0), Affine(1.0)
+    x = np.array([2.0])
+    np.testing.assert_allclose(steady(plain, x)[0], [1.0])
+    registered(ruled, lambda x: (np.sum(x), lambda dy: (dy * np.array([-7.0]),)))
+    np.testing.assert_allclose(irgrad.gradient(ruled, x)[0], [-7.0])
+    np.testing.assert_allclose(steady(plain, x)[0], [1.0])
+    np.testing.assert_allclose(irgrad.gradient(ruled, x)[0], [-7.0])
