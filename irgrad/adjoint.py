@@ -315,6 +315,37 @@ def check_stores(ir: IR) -> IR:
     return ir
 
 
+def prune_records(fwd: IR, adj: IR, plans: list) -> None:
+    """Record fields the final adjoint never reads (an output kept for a zero cotangent that never came, a Fill's
+    `like`) are not recorded: the forward's record tuple loses them and the adjoint's reads are renumbered."""
+    reads: dict = {}
+    other: set = set()
+    for b in adj.blocks:
+        for s in b.stmts:
+            first = s.args[0] if s.args else None
+            if s.fn == Const(operator.getitem) and isinstance(s.args[1], Const) and type(s.args[1].value) is int:
+                reads.setdefault(first, []).append(s)
+                rest = list(s.args[1:]) + [v for _, v in s.kwargs]
+            else:
+                rest = list(s.operands())
+            other.update(o for o in rest if isinstance(o, Var))
+        if b.term is not None:
+            other.update(o for o in b.term.operands() if isinstance(o, Var))
+    in_forward = {id(s) for _, s in fwd.stmts()}
+    for p in plans:
+        st, var = getattr(p, "record_stmt", None), getattr(p, "record_var", None)
+        if st is None or var is None or var in other or id(st) not in in_forward or st.fn != Const(ops.build_tuple) \
+                or len(st.args) != p.width:
+            continue
+        used = sorted({s.args[1].value for s in reads.get(var, ())})
+        if len(used) == p.width or any(not 0 <= i < p.width for i in used):
+            continue
+        position = {old: new for new, old in enumerate(used)}
+        st.args = tuple(st.args[i] for i in used)
+        for s in reads.get(var, ()):
+            s.args = (s.args[0], Const(position[s.args[1].value]))
+
+
 def transform(ir: IR, active_args) -> Transform:
     """The named steps: list methods as stores, activity, block plans, forward IR, adjoint IR."""
     rewrite_mutating_methods(ir)
@@ -323,6 +354,7 @@ def transform(ir: IR, active_args) -> Transform:
     plans = plan_blocks(ir, active)
     fwd = simplify(forward_ir(ir, active, plans, _meta(ir, "forward")))
     adj = in_place_masks(drop_unread_fields(simplify(fold_zero_sums(simplify(adjoint_ir(ir, active, plans, _meta(ir, "adjoint")))))))
+    prune_records(fwd, adj, plans)
     return Transform(ir, fwd, adj, active, plans, len(ir.entry.args))
 
 

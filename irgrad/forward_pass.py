@@ -77,6 +77,7 @@ def forward_ir(ir: IR, active: set, plans: list, meta) -> IR:
             values = [came_from if e[0] == "from" else m(e[1]) if e[0] == "value" else pullbacks[e[1]]
                       for e in plan.layout]
             rec = values[0] if plan.width == 1 else nb.push(ops.build_tuple, *values)
+            plan.record_stmt = nb.stmts[-1] if plan.width > 1 else None  # for adjoint.prune_records
             if plan.direct:
                 stacks[plan.index] = rec
             else:

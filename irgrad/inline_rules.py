@@ -268,9 +268,10 @@ def _relu_make(cats, s, need):
         # (reverse_pass.in_place_masks), as `g *= x > c`; the dtype cannot change.  Not for a fill's value,
         # which may be smaller than the mask.
         mul = masked if getattr(s.type, "ndim", 0) and not fill else operator.mul
-        d = E.call(mul, dy, E.call(operator.gt, saved[i], c))
+        # the mask from the output: y = max(x, c) > c exactly where x > c (NaN included), and y is kept anyway
+        d = E.call(mul, dy, E.call(operator.gt, saved["y"], c))
         return [d, None] if i == 0 else [None, d]
-    return _rule({i}, emit)
+    return _rule({"y"}, emit)
 
 
 def masked(d, mask):

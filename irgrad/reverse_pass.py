@@ -225,6 +225,7 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
         if plan.stack:
             rec = Record(env.push(operator.getitem, tape, tape_at[plan.index], hint="rec") if plan.index in direct
                          else env.push(list.pop, stackvars[plan.index], hint="rec"), plan.width)
+            plan.record_var = rec.var  # for adjoint.prune_records
         _pull_back_block(b, plan, env, rec, slot_index)
         dargs = [env.real(env.take(v) if v in slot_index else env.get(v)) for v in b.args]
         out_slots = tuple(env.real(env.get(v)) for v in slots)
