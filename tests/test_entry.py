@@ -147,6 +147,7 @@ def test_a_cell_rebound_to_another_type_retraces():
     assert irgrad.cache_info()["traces"] == 2
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NumPy 2.5 deprecates setting .shape; it still works
 def test_an_array_reshaped_in_place_retraces():
     irgrad.clear_cache()
     x = np.arange(6.0)
