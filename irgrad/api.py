@@ -44,9 +44,8 @@ def _project(x, dx):
 
 # ---------------------------------------------------------------------------------------------------------------
 # The steady state: a Python function (or a bound method, a callable object) called with exactly its positional
-# parameters, whose derivation a guard
-# (see derive.py) proves applies.  The same steps `pullback` below takes through `call_derived`, without the
-# binding, the keys and the closures; anything else takes that general path.
+# parameters, whose derivation a guard (see derive.py) proves applies.  The same steps `_pullback` below takes
+# through `call_derived`, without the binding, the keys and the closures; anything else takes that general path.
 
 _entry_guards = derive._entry_guards
 _stats = derive._stats
