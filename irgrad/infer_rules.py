@@ -119,6 +119,12 @@ def specimen_call(f, args: list, kwargs: dict, unit: int = 1) -> Type:
 
 
 def _specimen_call(f, args, kwargs, unit) -> Type:
+    if f in (min, max) and len(args) > 1 and not kwargs:
+        # the result is one of the arguments, which one depends on the values: min(1, 2.5) is an int,
+        # min(3, 2.5) a float (a specimen call would see only the first)
+        ts = [value_type(a) for a in args]
+        if all(isinstance(t, Scalar) for t in ts):
+            return join_all(ts)
     try:
         vals = [specimen(a, unit) for a in args]
         kw = {k: specimen(v, unit) for k, v in kwargs.items()}

@@ -47,6 +47,7 @@ def inline_calls(ir: IR, _stack: tuple = ()) -> IR:
     while work:
         b = work.pop(0)
         for j, s in enumerate(b.stmts):
+            _fix_callee(s, typemap)
             target = _static_callee(s, typemap, defs)
             if target is None:
                 continue
@@ -67,6 +68,16 @@ def inline_calls(ir: IR, _stack: tuple = ()) -> IR:
             work.insert(0, post)
             break
     return ir
+
+
+def _fix_callee(s: Stmt, typemap) -> None:
+    """A call through a variable whose type is one known callable that is not Python code (a ufunc, a builtin)
+    calls that callable directly, so its rule (or inline rule) is chosen now, not on each call."""
+    if isinstance(s.fn, Var):
+        t = typemap.get(s.fn)
+        if isinstance(t, Constant) and callable(t.value) and not _inlinable(t.value) \
+                and not isinstance(t.value, types.MethodType):
+            s.fn = Const(t.value)
 
 
 def _static_callee(s: Stmt, typemap, defs):

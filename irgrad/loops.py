@@ -48,6 +48,12 @@ def rewrite(ir):
     if not ENABLED or os.environ.get("IRGRAD_LOOPS") == "0":
         return ir
     if unroll(ir):
+        # Each unrolled trip has the types of its own item (a model's layers may differ): infer again, so calls
+        # that the join of the items left dynamic become static, and inline those.
+        from .infer import infer
+        from .inliner import inline_calls
+        passes.simplify(ir)
+        inline_calls(infer(ir))
         passes.simplify(ir)
     if vectorise(ir):
         passes.simplify(ir)
@@ -181,16 +187,36 @@ def _constant_range(ir, src):
     return None
 
 
+def _tuple_items(ir, src):
+    """The element types of the tuple a `for` iterates over, when its type fixes its length (a model's
+    `for layer in self.layers`)."""
+    t = ir.types().get(src) if isinstance(src, Var) else None
+    return t.elts if isinstance(t, Tuple) else None
+
+
 def _unroll(ir, loop: _ForLoop) -> bool:
-    r = _constant_range(ir, loop.iter_stmt.args[0])
-    if r is None or len(r) > MAX_TRIPS or len(r) * max(1, len(loop.body.stmts)) > MAX_UNROLLED:
+    src = loop.iter_stmt.args[0]
+    r = _constant_range(ir, src)
+    elts = None
+    if r is None:
+        elts = _tuple_items(ir, src)
+        if elts is None:
+            return False
+        r = range(len(elts))
+    if len(r) > MAX_TRIPS or len(r) * max(1, len(loop.body.stmts)) > MAX_UNROLLED:
         return False
     h, body, pre = loop.header, loop.body, loop.pre
     current = dict(zip(h.args, pre.term.args))
     emitted = []
     for k in r:
         env = dict(current)
-        env[loop.item] = Const(k)
+        if elts is None:
+            env[loop.item] = Const(k)
+        else:  # the k-th element, typed as the tuple says (the loop's item had the join of them all)
+            item = Stmt(Var(loop.item.hint), Const(operator.getitem), (src, Const(k)), (), elts[k],
+                        loop.iter_stmt.line)
+            emitted.append(item)
+            env[loop.item] = item.var
 
         def get(x, env=env):
             return env.get(x, x) if isinstance(x, Var) else x

@@ -204,7 +204,7 @@ def typeof(value, _depth: int = 0) -> Type:
             return Dict(ANY, ANY)
         return Dict(join_all([typeof(k, _depth + 1) for k in value]),
                     join_all([typeof(v, _depth + 1) for v in value.values()]))
-    if callable(value) and not hasattr(value, "__dict__") or isinstance(value, type) \
+    if callable(value) and not hasattr(value, "__dict__") or isinstance(value, (type, np.ufunc)) \
             or t.__name__ in ("function", "module", "builtin_function_or_method", "method"):
         return Constant(value)
     d = getattr(value, "__dict__", None)

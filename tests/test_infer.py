@@ -123,6 +123,9 @@ TABLE = [
     # calls of Python functions
     (lambda x: helper_square(x) + 1, (V,), "ndarray[float64, 1]"),
     (lambda x: helper_square(helper_square(x)), (2,), "int"),
+    # min/max return one of their arguments, which one depends on the values
+    (lambda a, b: min(a, b), (3, 2.5), "float"),
+    (lambda a, b: max(a, b), (True, 2), "int"),
     # unknown stays unknown
     (lambda f, x: f(x), (ANY, 1.0), "Any"),
     (lambda x: x.anything, (ANY,), "Any"),

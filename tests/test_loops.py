@@ -26,6 +26,7 @@ from irgrad.verify import verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "bench"))
 from workloads import horner, poly_loss  # noqa: E402
+from test_seeds import _perturbed_loss  # noqa: E402
 
 
 rng = np.random.default_rng(0)
@@ -729,3 +730,43 @@ def test_code_adjoint_shows_the_array_code():
     primal = format_ir(shown.primal)
     assert "seq_sum_pow" in primal and "float_columns" in primal and "seq_ok" in primal
     assert "seq_sum_pow" in repr(shown)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loops over a tuple whose type fixes its length: a model's `for layer in self.layers`
+
+
+def _chain(activations, seed=0):
+    from irgrad import nn
+    rng = np.random.default_rng(seed)
+    sizes = [2] + [5] * len(activations)
+    return nn.Chain(*[nn.Dense(i, o, a, rng=rng) for i, o, a in zip(sizes, sizes[1:], activations)])
+
+
+def test_loop_over_a_tuple_of_layers_is_unrolled_and_every_call_static():
+    from irgrad import nn
+    model = _chain([nn.relu, np.tanh, lambda z: z])  # the layers differ: the loop's item has their join
+    X = np.random.default_rng(1).standard_normal((2, 7))
+    ir = rewritten(lambda m: np.sum(m(X) ** 2), model)
+    assert not has_loop(ir)
+    # each trip was typed with its own layer: the activations are called directly, np.tanh included
+    assert calls(ir, np.tanh) == 1 and calls(ir, np.maximum) == 1
+    assert all(not isinstance(s.fn, type(s.var)) for _, s in ir.stmts()), "a call through a variable is left"
+
+
+def test_gradient_through_an_unrolled_chain():
+    from irgrad import nn
+    model = _chain([nn.relu, np.tanh, nn.sigmoid], seed=3)
+    X = np.random.default_rng(2).standard_normal((2, 6))
+
+    def loss(m):
+        return np.sum(m(X) ** 2)
+    g = irgrad.gradient(loss, model)[0]
+    for k, layer in enumerate(model.layers):
+        for name in ("weight", "bias"):
+            value = getattr(layer, name)
+
+            def f(v, path=(k, name)):
+                return _perturbed_loss(model, loss, path, v)
+            assert_close(getattr(g.layers[k], name), numerical_vjp(f, (value,), 0, 1.0), 1e-6, 1e-9,
+                         what=f"layer {k} {name}")
