@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .ir import Const, Var
+from .rules import sequences as _seq
 from .rules.indexing import _scatter
+from .rules.sequences import _pow_pullback
 from .tangent import _KEPT_AXES, _add_reduce, unbroadcast
 from .types import Array, Constant, Scalar, Tuple
 
@@ -54,7 +56,8 @@ def sum_like(d, x):
 
 
 def sum_to_scalar(d):
-    return float(d.sum() if type(d) is np.ndarray else np.sum(d))  # the method skips np.sum's dispatch
+    # np.add.reduce(d, None) is what d.sum() calls (NumPy's `_methods._sum`), without the Python wrapper
+    return float(_add_reduce(d, None) if type(d) is np.ndarray else np.sum(d))
 
 
 def reduce_adjoint(dy, x, axis=None, keepdims=False, scale=1.0):
@@ -351,7 +354,32 @@ def _cos_deriv(sin):
     return lambda E, dy, x: E.call(operator.neg, _mul(E, dy, E.call(sin, x)))
 
 
+def _seq_pow_ok(cats, s):
+    c = s.args[2]
+    return cats[1] == "a" and cats[0] in ("f", "n") and isinstance(c, Const) and type(c.value) is int
+
+
+def _seq_pow_make(sign):
+    """acc = seq_sum_pow(acc0, base, n) (or seq_diff_pow): d acc0 = dy, d base = n base^(n-1) (sign dy), as the
+    rule's `_pow_pullback` computes it, inline."""
+    def make(cats, s, need):
+        n = s.args[2].value
+
+        def emit(E, dy, saved):
+            d0 = dy if need[0] else None
+            if not need[1]:
+                return [d0, None, None]
+            v = dy if sign > 0 else E.call(operator.neg, dy)
+            if n == 2:
+                return [d0, E.call(operator.mul, saved[1], E.call(operator.mul, 2.0, v)), None]
+            return [d0, E.call(_pow_pullback, saved[1], n, v), None]
+        return _rule({1} if need[1] else set(), emit)
+    return make
+
+
 RULES = {
+    _seq.seq_sum_pow: (_seq_pow_ok, _seq_pow_make(+1)),
+    _seq.seq_diff_pow: (_seq_pow_ok, _seq_pow_make(-1)),
     operator.add: (_ok_arith, _add_make(+1)),
     operator.sub: (_ok_arith, _add_make(-1)),
     operator.mul: (_ok_arith, _mul_make),

@@ -60,7 +60,7 @@ def test_every_inline_rule_has_a_case():
     names = {getattr(fn, "__name__", "") for fn, (_, make) in inline_rules.RULES.items()
              if make.__module__ == inline_rules.__name__}  # other modules' entries (rules/fused.py) test themselves
     covered = "add sub mul truediv neg pow matmul exp log tanh sqrt sin cos maximum sum mean max min amax amin " \
-              "iadd isub imul itruediv"
+              "iadd isub imul itruediv seq_sum_pow seq_diff_pow"
     assert names <= set(covered.split())
 
 

@@ -661,7 +661,59 @@ def test_seq_pow_is_pythons_pow():
     assert np.isnan(S.seq_pow(np.array([1e200]), 2)).all()
 
 
+def started_at_the_parameter(c, xs):
+    total = c * 0.5
+    for x in xs:
+        total += (x - c) ** 2
+    return total
+
+
+def cubes_subtracted(c, xs, ys):
+    total = 1.0
+    for pair in zip(xs, ys):
+        total -= (pair[0] * c - pair[1]) ** 3
+    return total
+
+
+def first_powers(c, xs):
+    total = 0.0
+    for x in xs:
+        total -= (x * c) ** 1
+    return total
+
+
+@pytest.mark.parametrize("f, args", [
+    (started_at_the_parameter, (0.7, XS)),
+    (squares_subtracted, (0.4, XS, YS)),
+    (cubes_subtracted, (0.6, XS, YS)),
+    (cubes, (0.4, XS)),
+    (first_powers, (1.3, XS)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_sum_of_powers_derivative_is_inline(f, args):
+    """seq_sum_pow / seq_diff_pow have an inline rule (inline_rules): the forward makes no pullback closure, the
+    adjoint computes n b^(n-1) dy itself; the gradient is the finite differences' and the plain loop's."""
+    t = irgrad.code_adjoint(f, *args)
+    assert "_seq_sum_pow_rule" not in repr(t.forward) and "_seq_diff_pow_rule" not in repr(t.forward)
+    assert "seq_sum_pow" in repr(t.forward) or "seq_diff_pow" in repr(t.forward)
+    check_loop(f, *args)
+
+
+def test_sum_of_powers_with_an_active_start_and_a_falling_back_list():
+    # the fallback loop (an int in the list) must still give the loop's gradient, acc0 included
+    xs = XS[:5] + [1] + XS[5:]
+    g = irgrad.gradient(started_at_the_parameter, 0.7, xs)[0]
+    assert_close(g, numerical_vjp(lambda c: started_at_the_parameter(c, xs), (0.7,), 0, 1.0), 1e-6, 1e-6)
+
+
 def test_float_columns_refuses():
+    assert [c.size for c in S.float_columns([1.0, 2.0], [1.0, True])] == [0, 0]
+    assert [c.size for c in S.float_columns([1.0, 2.0], (1.0, 2.0))] == [0, 0]
+    assert [c.size for c in S.float_columns((1.0, 2.0), [1.0, 2.0])] == [0, 0]
+    assert [c.size for c in S.float_columns([1.0, 2.0], [1.0])] == [0, 0]
+    assert [c.size for c in S.float_columns([1.0, 2.0, 3.0], [1.0, np.float64(2.0), 3.0])] == [0, 0]
+    xs, ys = S.float_columns([1.0, -2.5], [0.5, 3.0])
+    assert xs.dtype == ys.dtype == np.float64 and xs.tolist() == [1.0, -2.5] and ys.tolist() == [0.5, 3.0]
+    assert [c.size for c in S.float_columns([], [])] == [0, 0]
     assert [c.size for c in S.float_columns([1.0, 2], [1.0, 2.0])] == [0, 0]
     assert [c.size for c in S.float_columns([1.0], [1.0, 2.0])] == [0, 0]
     assert [c.size for c in S.float_columns([np.float64(1.0)])] == [0]

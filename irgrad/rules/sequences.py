@@ -28,6 +28,14 @@ _F64 = np.float64
 def float_columns(*lists):
     """The lists as float64 arrays of one length when every element of every list is exactly a Python `float`
     and the lengths agree; otherwise (or for lists that are not lists) empty arrays, which `seq_ok` refuses."""
+    if len(lists) == 2:  # zip(xs, ys), the common case, without the loops
+        xs, ys = lists
+        if type(xs) is not list or type(ys) is not list:
+            return _empty(2)
+        n = len(xs)
+        if len(ys) != n or list(map(type, xs)).count(float) != n or list(map(type, ys)).count(float) != n:
+            return _empty(2)
+        return np.fromiter(xs, _F64, n), np.fromiter(ys, _F64, n)
     n = None
     for xs in lists:
         if type(xs) is not list or (n is not None and len(xs) != n):
