@@ -8,6 +8,7 @@ order: bitwise the same value) and has a fused derivative.
 | the same with `math.exp` | `fused.sigmoid_math(z, 1, 1)` (z a float) |
 | `e = np.exp(s); e / np.sum(e, axis=k, keepdims=True)` | `fused.softmax(s, k)` |
 | `x - np.log(np.sum(np.exp(x), axis=k, keepdims=True))` | `fused.logsoftmax(x, k)` |
+| `np.log(p[idx])`, p = `fused.softmax(s, k)` (rewritten above), idx with no derivative | `fused.log_softmax_pick(s, k, idx)` |
 
 (`np.sum(e, ...)` may also be the method `e.sum(...)`.)  A match is rewritten only when it is sound:
 
@@ -30,6 +31,7 @@ import operator
 
 import numpy as np
 
+from .inline_rules import _plain_const_index, _plain_index
 from .ir import Const, Var
 from .passes import is_pure
 from .rules import fused
@@ -62,6 +64,7 @@ _NON_MUTATING = {
     operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod, operator.pow,
     operator.matmul, operator.neg, operator.pos, operator.abs, operator.getitem,
     np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.prod, np.dot, np.matmul, np.transpose, np.reshape,
+    np.arange,
 }
 
 
@@ -251,11 +254,35 @@ class _Rewriter:
             return None
         return fused.logsoftmax, (x, red[1]), chain
 
+    def log_softmax_pick(self, b, root):
+        """root: `np.log(v)`, v = `p[idx]` (idx an index with no derivative), p = `fused.softmax(s, k)` (the
+        softmax idiom, rewritten already)."""
+        if root.kwargs or len(root.args) != 1:
+            return None
+        gi = self.stmt(root.args[0], b, (operator.getitem,))
+        if gi is None or gi.kwargs or len(gi.args) != 2:
+            return None
+        sm = self.stmt(gi.args[0], b, (fused.softmax,))
+        if sm is None or sm.kwargs or len(sm.args) != 2 or not isinstance(sm.args[1], Const):
+            return None
+        s, idx = sm.args[0], gi.args[1]
+        if isinstance(idx, Var):
+            if not _plain_index(self.types.get(idx)):
+                return None
+        elif not _plain_const_index(idx.value):
+            return None
+        ts, ty = self.types.get(s), root.type
+        if not (_float_array(ts) and _float_array(sm.type, ts) and isinstance(ty, Array) and ty.dtype == ts.dtype
+                and ty.ndim is not None):
+            return None
+        return fused.log_softmax_pick, (s, sm.args[1], idx), [sm, gi, root]
+
     # -- rewriting ----------------------------------------------------------------------------------------------
 
     _ROOTS = (
         ({operator.truediv}, ("sigmoid", "softmax")),
         ({operator.sub}, ("logsoftmax",)),
+        ({np.log}, ("log_softmax_pick",)),
     )
 
     def run(self):

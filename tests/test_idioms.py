@@ -29,7 +29,7 @@ rng = np.random.default_rng(11)
 A = rng.standard_normal((3, 4))
 B = rng.standard_normal((4, 5))
 W = rng.standard_normal((5, 4))
-FUSED = (fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax)
+FUSED = (fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.log_softmax_pick)
 
 
 
@@ -219,7 +219,114 @@ def test_softmax_axis_none_uses_the_rule():
 def test_spiral_like():
     X = rng.standard_normal((7, 2))
     y = np.array([0, 2, 1, 1, 0, 2, 2])
-    check_idiom(spiral_like, rng.standard_normal((2, 5)), rng.standard_normal((5, 3)), X, y, expect=fused.softmax)
+    check_idiom(spiral_like, rng.standard_normal((2, 5)), rng.standard_normal((5, 3)), X, y,
+                expect=fused.log_softmax_pick)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# log(softmax(s)[idx]): the picked log-probabilities
+
+
+def pick_loss(axis, index):
+    """-sum(c * log(softmax(s, axis)[index(i, y)])) with the softmax written out."""
+    src = ("def f(s, i, y, c):\n    e = np.exp(s)\n    p = e / np.sum(e, axis={axis}, keepdims=True)\n"
+           "    return -np.sum(c * np.log(p[" + index + "]))")
+    return make(src, axis=axis)
+
+
+S = rng.standard_normal((6, 3))
+
+
+@pytest.mark.parametrize("axis, index, i, y", [
+    (1, "i, y", np.arange(6), np.array([0, 2, 1, 1, 0, 2])),                       # one pick per row: fast path
+    (-1, "i, y", np.arange(6), np.array([0, -1, 1, 1, 0, 2])),                    # negative column indices
+    (0, "y, i", np.arange(3), np.array([5, 0, 3])),                               # other axis, one per column
+    (1, "i, y", np.array([0, 0, 3, 3, 3]), np.array([1, 1, 0, 2, 1])),            # repeated picks, rows twice
+    (1, "i, y", np.array([2, 4]), np.array([0, 2])),                              # some rows only
+    (1, "i, y", np.array([0, 1, 2, 3, 4, 5])[::-1].copy(), np.array([0, 1, 2, 0, 1, 2])),  # not arange
+    (1, "i", np.array([1, 1, 5]), None),                                          # whole rows
+    (0, "i, y", np.array([[0, 1], [1, 1]]), np.array([[2, 2], [0, 2]])),          # 2-d index arrays
+    (1, "y", None, np.array([3, 3])),                                             # one int array, repeated
+])
+def test_log_softmax_pick(axis, index, i, y):
+    f = pick_loss(axis, index)
+    c = 1.0 + np.abs(rng.standard_normal(np.shape(f(S, i, y, 1.0))))
+    check_idiom(lambda s: f(s, i, y, c), S, expect=fused.log_softmax_pick, rtol=1e-5)
+
+
+def test_log_softmax_pick_spiral_shape_float32():
+    s = rng.standard_normal((50, 3)).astype(np.float32)
+    y = rng.integers(0, 3, 50)
+    f = pick_loss(1, "i, y")
+    yv, (ds,) = fused_gradient(lambda s: f(s, np.arange(50), y, 1.0), s)
+    assert bitwise_equal(yv, f(s, np.arange(50), y, 1.0)) and ds.dtype == np.float32
+    p = fused.softmax(s.astype(np.float64), 1)
+    expect = p.copy()
+    expect[np.arange(50), y] -= 1.0
+    assert_close(ds, expect, rtol=1e-4, atol=1e-5)
+
+
+def test_log_softmax_pick_fast_path_is_taken_only_for_one_pick_per_row():
+    p = fused.softmax(S, 1)
+    n = np.arange(6)
+    assert fused._one_pick_per_row(p, 1, (n, n % 3))
+    assert fused._one_pick_per_row(p, -1, (n, n % 3))
+    assert fused._one_pick_per_row(p, 0, (np.array([0, 5, 5]), np.arange(3)))
+    assert not fused._one_pick_per_row(p, 1, (n[:5], n[:5] % 3))  # a row without a pick
+    assert not fused._one_pick_per_row(p, 1, (n[::-1].copy(), n % 3))
+    assert not fused._one_pick_per_row(p, 1, (np.array([0, 1, 2, 3, 5, 5]), n % 3))  # row 5 twice
+    assert not fused._one_pick_per_row(p, 0, (n, n % 3))
+    assert not fused._one_pick_per_row(p, None, (n, n % 3))
+    assert not fused._one_pick_per_row(p, 1, (n, (n % 3).astype(bool)))
+    assert not fused._one_pick_per_row(p, 1, (n,))
+    g = rng.standard_normal(6)
+    idx = (n, np.array([0, 2, 1, 1, 0, 2]))
+    assert_close(fused.log_softmax_pick_adjoint(g, p, 1, idx, True),
+                 fused.log_softmax_pick_adjoint(g, p, 1, idx, False), rtol=1e-12, atol=1e-14)
+
+
+def test_pick_used_elsewhere_is_not_fused_into_a_pick():
+    def f(s, y):
+        e = np.exp(s)
+        p = e / np.sum(e, axis=1, keepdims=True)
+        q = p[np.arange(6), y]
+        return np.sum(np.log(q)) + np.sum(q)
+    y = np.array([0, 2, 1, 1, 0, 2])
+    check_idiom(lambda s: f(s, y), S, expect=fused.softmax)
+
+
+def test_probs_used_elsewhere_is_not_fused_into_a_pick():
+    def f(s, y):
+        e = np.exp(s)
+        p = e / np.sum(e, axis=1, keepdims=True)
+        return np.sum(np.log(p[np.arange(6), y])) + np.sum(p * p)
+    y = np.array([0, 2, 1, 1, 0, 2])
+    check_idiom(lambda s: f(s, y), S, expect=fused.softmax)
+
+
+def test_log_of_a_float_index_or_a_slice_of_probs():
+    def f(s):
+        e = np.exp(s)
+        p = e / np.sum(e, axis=1, keepdims=True)
+        return np.sum(np.log(p[1:, ::2]))  # a slice picks too: the general adjoint
+    check_idiom(f, S, expect=fused.log_softmax_pick)
+
+    def g(s, k):
+        e = np.exp(s)
+        p = e / np.sum(e, axis=1, keepdims=True)
+        return np.sum(np.log(p[k]))  # an index that is a float array: not an index with no derivative
+    ir = primal(g, S, np.array([0.0, 1.0]))
+    assert fused.log_softmax_pick not in [s.fn.value for s in fused_stmts(ir)]
+
+
+def test_mutation_of_probs_in_between_is_not_fused_into_a_pick():
+    def f(s, y):
+        e = np.exp(s)
+        p = e / np.sum(e, axis=1, keepdims=True)
+        p[0] += 1.0
+        return np.sum(np.log(p[np.arange(6), y]))
+    ir = primal(f, S, np.array([0, 2, 1, 1, 0, 2]))
+    assert fused.log_softmax_pick not in [s.fn.value for s in fused_stmts(ir)]
 
 
 @pytest.mark.parametrize("axis", [0, 1, (0, 1)])
@@ -354,6 +461,16 @@ def test_rrule_softmax_logsoftmax(axis):
     check_rrule(fused.logsoftmax, A, axis)
 
 
+@pytest.mark.parametrize("axis, idx", [
+    (1, (np.arange(3), np.array([0, 3, 1]))), (-1, (np.arange(3), np.array([0, -1, 3]))),
+    (0, (np.array([2, 0, 1, 1]), np.arange(4))), (1, (np.array([0, 0, 2]), np.array([1, 1, 1]))),
+    (1, np.array([2, 2])), (None, (np.arange(3), np.array([0, 1, 1]))), ((0, 1), (np.array([1, 1]), 2)),
+    (1, (1, 2)),
+])
+def test_rrule_log_softmax_pick(axis, idx):
+    check_rrule(fused.log_softmax_pick, A, axis, idx)
+
+
 def test_fused_operations_compute_the_users_expression_bitwise():
     x = rng.standard_normal((5, 6)) * 10
     e = np.exp(x)
@@ -363,10 +480,16 @@ def test_fused_operations_compute_the_users_expression_bitwise():
         assert bitwise_equal(fused.softmax(x, axis), e / np.sum(e, axis=axis, keepdims=True))
         assert bitwise_equal(fused.logsoftmax(x, axis), x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True)))
     assert fused.sigmoid_math(0.3, 1.0, 1.0) == 1.0 / (1.0 + math.exp(-0.3))
+    idx = (np.arange(5), np.array([0, 5, 5, 1, 2]))
+    for axis in (1, None):
+        assert bitwise_equal(fused.log_softmax_pick(x, axis, idx),
+                             np.log((e / np.sum(e, axis=axis, keepdims=True))[idx]))
 
 
 def test_every_fused_operation_has_an_inline_rule_used():
-    assert all(g in inline_rules.RULES for g in FUSED)
+    # log_softmax_pick takes an index (a tuple, an int array), which the inline rules have no category for: its
+    # rrule's pullback keeps the softmax it computed.
+    assert all(g in inline_rules.RULES for g in FUSED if g is not fused.log_softmax_pick)
     t = irgrad.code_adjoint(lambda z: np.sum(sigmoid(z) * z), A)
     assert "sigmoid_adjoint" in repr(t.adjoint) and "rrule" not in repr(t.forward)
     t = irgrad.code_adjoint(lambda x: np.sum(logsoftmax(x) * x), A)

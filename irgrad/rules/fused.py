@@ -10,11 +10,13 @@ NumPy's `sum` calls), so its value is bitwise the user's; only its derivative ch
 | `sigmoid_math(z, a, b)` | `b / (a + math.exp(-z))`, a = b = 1 | the same, in float arithmetic |
 | `softmax(s, axis)` | `e = np.exp(s); e / np.sum(e, axis=axis, keepdims=True)` | `ds = y * (dy - sum(dy * y, axis))` |
 | `logsoftmax(x, axis)` | `x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))` | `dx = dy - exp(y) * sum(dy, axis)` |
+| `log_softmax_pick(s, axis, idx)` | `np.log(softmax(s, axis)[idx])` | `ds = G - p * sum(G, axis)`, G = dy at idx |
 
 (sums over `axis` keep the reduced axes.)  No max-shift is added: the value is the user's, overflow included.
 Each has an rrule (for the interpreter and for operands the inline rules do not take, e.g. a tuple axis) and an
 inline rule (`inline_rules.RULES`) whose adjoint calls one helper below, which works in place on its own
-temporaries.
+temporaries; but `log_softmax_pick`, whose index operand has no inline-rule category, has its rrule only (the
+pullback keeps the softmax p it computed).
 """
 from __future__ import annotations
 
@@ -54,6 +56,12 @@ def softmax(s, axis):
 def logsoftmax(x, axis):
     """`x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))`."""
     return x - np.log(_reduce(np.exp(x), axis=axis, keepdims=True))
+
+
+def log_softmax_pick(s, axis, idx):
+    """`np.log(softmax(s, axis)[idx])`: the log of the probabilities an index picks (the cross-entropy of
+    `-np.log(probs[np.arange(n), y])`)."""
+    return np.log(softmax(s, axis)[idx])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -102,6 +110,48 @@ def logsoftmax_adjoint(dy, y, axis):
     return dy - t * _reduce(dy, axis=axis, keepdims=True)
 
 
+_ARANGES: dict = {}  # n -> np.arange(n), read only
+
+
+def _arange(n):
+    a = _ARANGES.get(n)
+    if a is None:
+        a = np.arange(n)
+        a.flags.writeable = False
+        if len(_ARANGES) < 64:
+            _ARANGES[n] = a
+    return a
+
+
+def _one_pick_per_row(p, axis, idx):
+    """For a 2-d `p`: is `idx` `(np.arange(n), y)` (axis 1) or `(y, np.arange(n))` (axis 0), y a 1-d integer array
+    of length n, n the other axis's length (so every row along `axis` has exactly one pick, no element twice)?"""
+    if p.ndim != 2 or type(idx) is not tuple or len(idx) != 2 or axis not in (0, 1, -1, -2):
+        return False
+    k = axis % 2
+    a, y = idx[1 - k], idx[k]
+    n = p.shape[1 - k]
+    if not (type(a) is np.ndarray and type(y) is np.ndarray and a.shape == (n,) and y.shape == (n,)
+            and a.dtype.kind in "iu" and y.dtype.kind in "iu"):
+        return False
+    return n == 0 or (a[0] == 0 and a[-1] == n - 1 and bool((a == _arange(n)).all()))
+
+
+def log_softmax_pick_adjoint(dy, p, axis, idx, fast):
+    """The cotangent of s for `y = log(softmax(s, axis)[idx])`, p the softmax: with G the dense scatter of dy at
+    idx (repeated picks added), ds = G - p * sum(G, axis, keepdims=True).  `fast` (one pick per row, see
+    `_one_pick_per_row`): sum(G, axis) is dy itself, and G is dy at the picks."""
+    if fast:
+        k = axis % 2
+        t = p * (-dy[:, None] if k == 1 else -dy[None, :])
+        t[idx] += dy
+        return t
+    g = inline_rules.scatter(p, idx, dy)
+    t = p * _reduce(g, axis=axis, keepdims=True)
+    np.subtract(g, t, out=t)
+    return t
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Rules (the registry's: for the interpreter, and where no inline rule fits)
 
@@ -146,6 +196,19 @@ def _normalizer_rule(op, adjoint):
 
 _normalizer_rule(softmax, softmax_adjoint)
 _normalizer_rule(logsoftmax, logsoftmax_adjoint)
+
+
+@rrule(log_softmax_pick)
+def log_softmax_pick_rrule(s, axis, idx):
+    p = softmax(s, axis)
+    y = np.log(p[idx])
+    fast = _one_pick_per_row(p, axis, idx)
+
+    def pullback(dy):
+        if np.shape(dy) != np.shape(y):
+            dy = np.broadcast_to(dy, np.shape(y))
+        return (fit_cotangent(s, log_softmax_pick_adjoint(dy, p, axis, idx, fast)), None, None)
+    return y, named(pullback, "log_softmax_pick")
 
 
 # ---------------------------------------------------------------------------------------------------------------
