@@ -15,17 +15,20 @@ Innes 2018).
 from __future__ import annotations
 
 import operator
+import types
 from dataclasses import dataclass
+
+import numpy as np
 
 from . import inline_rules, ops
 from .forward_pass import forward_ir
 from .errors import UnsupportedError
 from .ir import IR, Const, Meta, Stmt, Var
-from .passes import simplify
+from .passes import _plain_attribute, simplify
 from .reverse_pass import adjoint_ir, drop_unread_fields, fold_zero_sums, in_place_masks
 from .rules.registry import NONDIFF, lookup
 from .runtime import MUTATING_METHODS, STORES, mutating_method, static_nondiff
-from .types import Array, Constant, Scalar, Tuple
+from .types import AnyType, Array, Constant, Instance, Method, Scalar, Tuple
 
 NONE = Const(None)
 
@@ -103,8 +106,9 @@ class BlockPlan:
     """What the forward pass records for one primal block, and so what its adjoint pops.  The record is a tuple
     laid out by `layout`: the predecessor number ("from", when the block has several), primal values that inline
     rules need (each once, however many rules need it), and pullbacks or store `back` functions (one per 'rule',
-    'dyn' or 'store' statement).  'tuple' statements (tuple indexing, unpacking and building) record nothing but
-    a run-time index; they are pulled back element by element."""
+    'dyn' or 'store' statement).  'tuple' statements (tuple indexing, unpacking and building, and plain
+    attribute reads of objects) record nothing but a run-time index; they are pulled back element by element
+    (field by field for attributes)."""
 
     index: int
     stmts: list  # the primal statements that are differentiated, in order
@@ -176,6 +180,26 @@ def _tuple_facts(s: Stmt, typemap):
     return None
 
 
+def _attr_facts(s: Stmt, typemap):
+    """('attr', name) for `getattr(obj, 'name')` of a plain instance attribute (obj typed `Instance` with `name`
+    among its attributes, no property, descriptor or `__getattr__` on its class, not a bound method): nothing is
+    recorded, the adjoint keeps obj's cotangent field by field (`SymTangent`), exactly getattr_rrule's
+    `Tangent({name: dy})`.  Anything else (slots, properties, methods, arrays, modules) keeps the rule."""
+    if s.fn != Const(getattr) or s.kwargs or len(s.args) != 2 or not isinstance(s.args[0], Var) \
+            or not isinstance(s.args[1], Const) or type(s.args[1].value) is not str:
+        return None
+    t, name = typemap.get(s.args[0]), s.args[1].value
+    if not isinstance(t, Instance) or not isinstance(t.cls, type) \
+            or issubclass(t.cls, (np.ndarray, type, types.ModuleType)):
+        return None
+    at = t.attr(name)
+    if at is None or isinstance(at, (Method, AnyType)) or not _plain_attribute(t.cls, name):
+        return None
+    if isinstance(at, Constant) and (callable(at.value) or hasattr(at.value, "__self__")):
+        return None  # a function or bound method kept on the instance: the rule decides what its cotangent is
+    return ("attr", name)
+
+
 def _needs_pullback(s: Stmt, active: set) -> bool:
     return s.var in active or (isinstance(s.fn, Const) and s.fn.value in STORES and any(
         isinstance(o, Var) and o in active for o in s.operands()))
@@ -206,7 +230,7 @@ def plan_blocks(ir: IR, active: set) -> list:
 
         kinds, info, where = [], [], []
         for k, s in enumerate(stmts):
-            facts = _tuple_facts(s, typemap)
+            facts = _tuple_facts(s, typemap) or _attr_facts(s, typemap)
             rule = inline_rules.find(s, typemap, active) if facts is None and s.var in active else None
             if facts is not None:
                 kinds.append("tuple")

@@ -20,7 +20,7 @@ import numpy as np
 from . import inline_rules, ops
 from .ir import IR, Block, Br, CondBr, Const, Return, Var
 from .passes import substitute
-from .tangent import accum
+from .tangent import Tangent, accum
 from .types import ANY
 
 Fill = inline_rules.Fill
@@ -37,6 +37,20 @@ class SymTuple:
         self.items = list(items)
 
 
+class SymTangent:
+    """The cotangent of an object read by plain attribute reads (adjoint 'attr' facts): field name -> cotangent,
+    kept field by field (in the order the reads are pulled back, as `accum` of the rule's Tangents orders them)
+    until something needs the `Tangent` whole (`tangent_of`)."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields):
+        self.fields = dict(fields)
+
+
+_SYMBOLIC = (SymTuple, SymTangent)
+
+
 class CotangentEnv:
     """The cotangents of primal variables while one adjoint block is emitted."""
 
@@ -46,6 +60,7 @@ class CotangentEnv:
         self.definite = definite  # adjoint Vars certainly not None
         self.env = dict(initial)
         self.zeros = zeros  # variables whose zero cotangent is 0.0 rather than None (float slots)
+        self.structured = set()  # adjoint Vars holding a tuple (or Tangent) cotangent: summed by accum, never `+`
 
     def push(self, fn, *args, hint=None):
         return self.block.push(fn, *args, hint=hint)
@@ -66,7 +81,16 @@ class CotangentEnv:
         if isinstance(d, SymTuple):
             if all(x is NONE for x in d.items):
                 return NONE
-            return self.push_definite(ops.build_tuple, *[self.real(x) for x in d.items])
+            v = self.push_definite(ops.build_tuple, *[self.real(x) for x in d.items])
+            self.structured.add(v)
+            return v
+        if isinstance(d, SymTangent):
+            items = [(k, self.real(x)) for k, x in d.fields.items()]
+            items = [(k, x) for k, x in items if x is not NONE]
+            if not items:
+                return NONE
+            # not marked definite: a Tangent is summed by accum, and tangent_of is None when every field is
+            return self.push(tangent_of, tuple(k for k, _ in items), *[x for _, x in items])
         if isinstance(d, Fill):
             return self.push_definite(inline_rules.fill_array, d.value, d.like)
         return d
@@ -90,21 +114,32 @@ class CotangentEnv:
             return Fill(self.push_definite(operator.add, a.value, b.value), a.like, a.scalar and b.scalar)
         if isinstance(a, Fill) != isinstance(b, Fill):
             f, o = (a, b) if isinstance(a, Fill) else (b, a)
-            if not isinstance(o, SymTuple) and self.is_definite(o):
+            if not isinstance(o, _SYMBOLIC) and self.is_definite(o):
                 # a real cotangent of the same array has its full shape: the fill's value broadcasts into it
                 return self.push_definite(operator.add, o, f.value)
         if isinstance(a, SymTuple) and isinstance(b, SymTuple) and len(a.items) == len(b.items):
             return SymTuple(self._sum(x, y) for x, y in zip(a.items, b.items))
+        if isinstance(a, SymTangent) and isinstance(b, SymTangent):
+            out = dict(a.fields)  # accum of two Tangents: a's fields, then b's new ones
+            for k, x in b.fields.items():
+                out[k] = self._sum(out.get(k, NONE), x)
+            return SymTangent(out)
         if isinstance(b, SymTuple) and not isinstance(a, SymTuple):
             a, b = b, a
         if isinstance(a, SymTuple) and sum(x is not NONE for x in a.items) == 1:
             # one element into a tuple cotangent known only at run time: add it in place of a whole tuple sum
             i = next(k for k, x in enumerate(a.items) if x is not NONE)
-            return self.push_definite(add_at, self.real(b), len(a.items), i, self.real(a.items[i]))
+            v = self.push_definite(add_at, self.real(b), len(a.items), i, self.real(a.items[i]))
+            self.structured.add(v)
+            return v
+        structured = isinstance(a, _SYMBOLIC) or isinstance(b, _SYMBOLIC)
         a, b = self.real(a), self.real(b)
-        if self.is_definite(a) and self.is_definite(b):
+        structured = structured or a in self.structured or b in self.structured
+        if self.is_definite(a) and self.is_definite(b) and not structured:
             return self.push_definite(operator.add, a, b)
         v = self.push(accum, a, b)
+        if structured:
+            self.structured.add(v)
         if self.is_definite(a) or self.is_definite(b):
             self.definite.add(v)
         return v
@@ -364,6 +399,7 @@ def _pull_back_block(b, plan, env: CotangentEnv, rec, slot_index):
             if target in env.active:
                 index = rec.field(env.push, at, "index")
                 total = env.push_definite(add_at, env.real(env.get(target)), plan.info[k][1], index, env.real(dv))
+                env.structured.add(total)
                 env.set(target, total)
         elif kind == "tuple":
             _pull_back_tuple(s, plan.info[k], env, dv)
@@ -416,6 +452,8 @@ def _pull_back_tuple(s, info, env, dv):
         items = [NONE] * n
         items[i] = dv
         env.add(s.args[0], SymTuple(items))
+    elif what == "attr":  # a plain attribute read: what getattr_rrule's pullback gives, Tangent({name: dv})
+        env.add(s.args[0], SymTangent({info[1]: dv}))
     elif what == "unpack":
         env.add(s.args[0], dv)  # a tuple unpacked into a tuple: the cotangent is the same
     elif what == "build":
@@ -462,6 +500,13 @@ def zeros_if_none(d, y):
 
 def zero_if_none(d):
     return 0.0 if d is None else d
+
+
+def tangent_of(names, *values):
+    """The Tangent of an object whose fields `names` have cotangents `values`; a None field is left out and no
+    field at all is None, as the sum (`accum`) of getattr_rrule's pullbacks would give."""
+    fields = {k: v for k, v in zip(names, values) if v is not None}
+    return Tangent(fields) if fields else None
 
 
 def item_or_none(t, i):
