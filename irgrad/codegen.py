@@ -155,6 +155,24 @@ def _reductions() -> dict:
 
 _METHOD_BY_ID = _reductions()
 _METHOD_KWARGS = frozenset(("axis", "keepdims", "dtype"))
+
+try:
+    import numpy as _np
+    _NDARRAY, _F64, _ADD_REDUCE = _np.ndarray, _np.dtype("float64"), _np.add.reduce
+except ImportError:  # pragma: no cover
+    _NDARRAY = _F64 = _ADD_REDUCE = None
+
+
+def mean_f64(x):
+    """`x.mean()` of a float64 ndarray (what `np.mean(x)` of a value typed so is written as), to the bit: NumPy's
+    `_methods._mean` is `add.reduce(x, None)` divided by the count, here without its Python wrapper (half the time
+    on a small array).  Anything else (empty, another dtype or byte order, a subclass) calls the method."""
+    n = x.size
+    if n and type(x) is _NDARRAY and x.dtype is _F64:
+        return _ADD_REDUCE(x, None) / n
+    return x.mean()
+
+
 _INPLACE_BY_ID = {id(f): (f, s) for f, s in _INPLACE.items()}
 _STORES_BY_ID = {id(f): (f, True) for f in (setattr, operator.setitem, operator.delitem, ops.cell_set,
                                             ops.dict_setitem, ops.list_append)}
@@ -333,6 +351,8 @@ class _Generator(Hooks):
         kwargs = [(k, self.operand(v, folded)[0]) for k, v in s.kwargs]
         method = self.method_form(fn, s)
         if method is not None:
+            if method == "mean" and not kwargs and self.is_f64_array(s.args[0]):
+                return f"{self.bound(mean_f64)}({a[0][0]})", ATOM
             return f"{wrap(a[0], ATOM)}.{method}({_call_args([], kwargs)})", ATOM
         callee = self.operand(s.fn, folded)
         return f"{wrap(callee, ATOM)}({_call_args([e[0] for e in a], kwargs)})", ATOM
@@ -350,6 +370,14 @@ class _Generator(Hooks):
         if self.types is None:
             self.types = self.ir.types()
         return entry[1] if isinstance(self.types.get(x), Array) else None
+
+    def is_f64_array(self, x) -> bool:
+        if isinstance(x, Const):
+            return False
+        if self.types is None:
+            self.types = self.ir.types()
+        t = self.types.get(x)
+        return isinstance(t, Array) and t.dtype == "float64"
 
     def statement(self, s, folded: dict) -> list:
         """Stores and in-place operators, which Python writes as statements (see `_statement_order`)."""

@@ -95,7 +95,7 @@ def test_reductions_of_arrays_are_method_calls():
         return np.sum(x, axis=0, keepdims=True).sum() + np.mean(x) + np.max(x, axis=1).sum() + np.sum(xs)
 
     src = codegen.source(code_ir(f, A, [1.0, 2.0]))
-    assert "x.sum(axis=0, keepdims=True)" in src and "x.mean()" in src and "x.max(axis=1)" in src
+    assert "x.sum(axis=0, keepdims=True)" in src and "mean_f64(x)" in src and "x.max(axis=1)" in src
     assert "sum(xs)" in src and "xs.sum" not in src  # a list keeps np.sum
     g = codegen.compile_ir(code_ir(f, A, [1.0, 2.0]))
     assert g(A, [1.0, 2.0]) == f(A, [1.0, 2.0])
@@ -169,6 +169,41 @@ def test_getitem_inline_has_no_closure():
     expected = np.zeros_like(A)
     np.add.at(expected, IDX, 1.0)
     np.testing.assert_array_equal(g, expected)
+
+
+def test_mean_of_a_float64_array_is_the_methods_to_the_bit():
+    import warnings
+
+    from irgrad.codegen import mean_f64
+    r = np.random.default_rng(5)
+    for k in range(300):
+        x = r.standard_normal(int(r.integers(1, 2000))) * 10.0 ** r.uniform(-300, 300)
+        x = x.reshape(1, -1) if k % 3 == 0 else x[::2] if k % 3 == 1 else x
+        m = mean_f64(x)
+        assert type(m) is type(x.mean()) and (m == x.mean() or (m != m and x.mean() != x.mean()))
+    # everything else is the method itself: a 0-d array, float32, other byte order, subclasses, empty
+    for x in (np.array(2.5), A.astype(np.float32), A.astype(">f8"), np.ma.array(A, mask=A > 0),
+              np.matrix(A), np.array([np.inf, -np.inf])):
+        a, b = mean_f64(x), x.mean()
+        assert type(a) is type(b) and (np.all(a == b) or (np.isnan(a) and np.isnan(b)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert np.isnan(mean_f64(np.empty(0)))
+    assert any("Mean of empty slice" in str(w.message) for w in caught)
+
+
+def test_mean_fast_path_in_derived_code():
+    from irgrad import codegen
+
+    def f(x):
+        return np.mean(np.tanh(x * CONST)) + np.mean(x, axis=0).sum()
+    assert "mean_f64" in codegen.source(irgrad.code_adjoint(f, A).forward)
+    y, _ = irgrad.withgradient(f, A)
+    assert y == f(A)
+    check_grad(f, A)
+    # float32 keeps the method (the fast path is for float64 only)
+    src = codegen.source(irgrad.code_adjoint(lambda x: np.mean(x * x), A.astype(np.float32)).forward)
+    assert "mean_f64" not in src and ".mean()" in src
 
 
 def test_records_keep_only_what_the_adjoint_reads():
