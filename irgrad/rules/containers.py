@@ -6,11 +6,13 @@ closure cell is transparent (its cotangent is its contents'); a bound method's i
 """
 from __future__ import annotations
 
+import inspect
 import types
 
 import numpy as np
 
 from .. import ops
+from ..errors import UnsupportedError
 from ..runtime import cell_cotangents
 from ..tangent import Tangent
 from .registry import non_differentiable, rrule
@@ -168,8 +170,42 @@ dict_merge_rrule = rrule(ops.dict_merge)(_dict_join_rule(ops.dict_merge))
 # ---------------------------------------------------------------------------------------------------------------
 # Attributes
 
+def _user_code_attribute(x, name):
+    """What runs user code when `x.name` is read: a property's getter (returned), or None for a plain read.
+    Other descriptors and `__getattr__` are refused: their cotangent is not a field of x."""
+    cls = type(x)
+    try:
+        attr = inspect.getattr_static(cls, name)
+    except AttributeError:
+        attr = None
+    if isinstance(attr, property):
+        return attr.fget
+    d = getattr(x, "__dict__", None)
+    if isinstance(d, dict) and name in d:
+        return None  # an instance attribute shadows a non-data descriptor
+    if attr is not None and hasattr(type(attr), "__get__") and type(attr).__module__ not in ("builtins",) \
+            and not isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
+        raise UnsupportedError(f"reading {cls.__qualname__}.{name} runs the descriptor {type(attr).__qualname__}; "
+                               "irgrad differentiates plain attributes and properties only")
+    if attr is None and isinstance(d, dict) and not hasattr(cls, "__slots__") and hasattr(cls, "__getattr__"):
+        raise UnsupportedError(f"reading {cls.__qualname__}.{name} runs {cls.__qualname__}.__getattr__; irgrad "
+                               "differentiates plain attributes and properties only")
+    return None
+
+
 @rrule(getattr)
 def getattr_rrule(x, name, *default):
+    if not isinstance(x, (np.ndarray, types.ModuleType, type)) and type(name) is str:
+        getter = _user_code_attribute(x, name)
+        if getter is not None:  # a property: differentiate through its getter, like any call
+            from ..runtime import fwd_call
+            y, pb = fwd_call(getter, x)
+
+            def property_pullback(dy):
+                if dy is None:
+                    return (None, None) + _nones(len(default))
+                return (pb(dy)[1], None) + _nones(len(default))
+            return y, property_pullback
     y = getattr(x, name, *default)
     if isinstance(x, np.ndarray):
         return _array_attribute(x, name, y)
