@@ -266,23 +266,30 @@ def test_log_softmax_pick_spiral_shape_float32():
     assert_close(ds, expect, rtol=1e-4, atol=1e-5)
 
 
-def test_log_softmax_pick_fast_path_is_taken_only_for_one_pick_per_row():
-    p = fused.softmax(S, 1)
-    n = np.arange(6)
-    assert fused._one_pick_per_row(p, 1, (n, n % 3))
-    assert fused._one_pick_per_row(p, -1, (n, n % 3))
-    assert fused._one_pick_per_row(p, 0, (np.array([0, 5, 5]), np.arange(3)))
-    assert not fused._one_pick_per_row(p, 1, (n[:5], n[:5] % 3))  # a row without a pick
-    assert not fused._one_pick_per_row(p, 1, (n[::-1].copy(), n % 3))
-    assert not fused._one_pick_per_row(p, 1, (np.array([0, 1, 2, 3, 5, 5]), n % 3))  # row 5 twice
-    assert not fused._one_pick_per_row(p, 0, (n, n % 3))
-    assert not fused._one_pick_per_row(p, None, (n, n % 3))
-    assert not fused._one_pick_per_row(p, 1, (n, (n % 3).astype(bool)))
-    assert not fused._one_pick_per_row(p, 1, (n,))
-    g = rng.standard_normal(6)
-    idx = (n, np.array([0, 2, 1, 1, 0, 2]))
-    assert_close(fused.log_softmax_pick_adjoint(g, p, 1, idx, True),
-                 fused.log_softmax_pick_adjoint(g, p, 1, idx, False), rtol=1e-12, atol=1e-14)
+@pytest.mark.parametrize("axis, idx, rows", [
+    (1, (np.arange(6), np.array([0, 2, 1, 1, 0, 2])), True),
+    (-1, (np.arange(6), np.array([0, -1, 1, 1, 0, -3])), True),       # negative columns: fine
+    (1, (np.array([5, 5, 0, 5]), np.array([0, 0, 2, 1])), True),       # a row picked thrice, an element twice
+    (1, (np.array([-1, 0, -1]), np.array([0, 1, 0])), True),           # negative rows: bincount refuses, dense
+    (0, (np.array([0, 5, 5]), np.arange(3)), True),
+    (0, (np.array([0, 5, 5, 5]), np.array([2, 2, 1, 2])), True),
+    (1, (np.arange(6)[:, None], np.array([[0, 1]])), False),           # 2-d index arrays
+    (1, (np.array([0, 2]), np.array([True, False, True])), False),  # a boolean mask
+    (None, (np.arange(6), np.arange(6) % 3), False),
+    (1, (np.arange(6),), False),
+    (1, (np.arange(3), 1), False),
+])
+def test_log_softmax_pick_adjoint_by_rows_equals_the_dense_scatter(axis, idx, rows):
+    p = fused.softmax(S, axis)
+    assert (fused._row_picks(p, axis, idx) is not None) == rows
+    dy = rng.standard_normal(np.shape(p[idx]))
+    g = np.zeros_like(p)
+    np.add.at(g, idx, dy)
+    for q in (p, np.asfortranarray(p)):  # a Fortran-ordered product: no flat indices
+        assert_close(fused.log_softmax_pick_adjoint(dy, q, axis, idx),
+                     g - p * np.sum(g, axis=axis, keepdims=True), rtol=1e-12, atol=1e-14)
+    check_rrule(fused.log_softmax_pick, S, axis, idx)
+    check_rrule(fused.log_softmax_pick, np.asfortranarray(S), axis, idx)
 
 
 def test_pick_used_elsewhere_is_not_fused_into_a_pick():

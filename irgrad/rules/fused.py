@@ -110,42 +110,48 @@ def logsoftmax_adjoint(dy, y, axis):
     return dy - t * _reduce(dy, axis=axis, keepdims=True)
 
 
-_ARANGES: dict = {}  # n -> np.arange(n), read only
-
-
-def _arange(n):
-    a = _ARANGES.get(n)
-    if a is None:
-        a = np.arange(n)
-        a.flags.writeable = False
-        if len(_ARANGES) < 64:
-            _ARANGES[n] = a
-    return a
-
-
-def _one_pick_per_row(p, axis, idx):
-    """For a 2-d `p`: is `idx` `(np.arange(n), y)` (axis 1) or `(y, np.arange(n))` (axis 0), y a 1-d integer array
-    of length n, n the other axis's length (so every row along `axis` has exactly one pick, no element twice)?"""
+def _row_picks(p, axis, idx):
+    """For a 2-d `p` and `idx` = `(a, y)` (axis 1) or `(y, a)` (axis 0), a and y 1-d integer arrays of one length
+    (`(np.arange(n), y)`: the cross-entropy's pick): `(k, a)`, k the softmax axis (0 or 1) and `a` the index along
+    the other axis, which says each pick's row; None for any other index."""
     if p.ndim != 2 or type(idx) is not tuple or len(idx) != 2 or axis not in (0, 1, -1, -2):
-        return False
+        return None
     k = axis % 2
     a, y = idx[1 - k], idx[k]
-    n = p.shape[1 - k]
-    if not (type(a) is np.ndarray and type(y) is np.ndarray and a.shape == (n,) and y.shape == (n,)
+    if not (type(a) is np.ndarray and type(y) is np.ndarray and a.ndim == 1 and a.shape == y.shape
             and a.dtype.kind in "iu" and y.dtype.kind in "iu"):
-        return False
-    return n == 0 or (a[0] == 0 and a[-1] == n - 1 and bool((a == _arange(n)).all()))
+        return None
+    return k, a
 
 
-def log_softmax_pick_adjoint(dy, p, axis, idx, fast):
+def log_softmax_pick_adjoint(dy, p, axis, idx):
     """The cotangent of s for `y = log(softmax(s, axis)[idx])`, p the softmax: with G the dense scatter of dy at
-    idx (repeated picks added), ds = G - p * sum(G, axis, keepdims=True).  `fast` (one pick per row, see
-    `_one_pick_per_row`): sum(G, axis) is dy itself, and G is dy at the picks."""
-    if fast:
-        k = axis % 2
-        t = p * (-dy[:, None] if k == 1 else -dy[None, :])
-        t[idx] += dy
-        return t
+    idx (repeated picks added), ds = G - p * sum(G, axis, keepdims=True).  For the picks of `_row_picks` (one per
+    row for `(np.arange(n), y)`, but any number), sum(G, axis) is a bincount of dy over the rows, and G is added
+    at the picks (`np.add.at`: a pick made twice counts twice) without the dense scatter."""
+    rows = _row_picks(p, axis, idx) if np.ndim(dy) == 1 else None
+    if rows is not None:
+        k, a = rows
+        n = p.shape[1 - k]
+        try:
+            r = np.bincount(a, dy, minlength=n)  # raises for a negative row index (then the dense scatter)
+        except (ValueError, TypeError):
+            r = None
+        if r is not None and r.shape == (n,):
+            r = r.astype(p.dtype, copy=False)
+            np.negative(r, out=r)
+            t = p * (r[:, None] if k == 1 else r[None, :])
+            flat = None
+            if t.flags.c_contiguous:  # then t.reshape(-1) is a view of t, and flat indices are faster
+                try:
+                    flat = np.ravel_multi_index(idx, p.shape)  # raises for a negative index (then add.at on t)
+                except (ValueError, TypeError):
+                    pass
+            if flat is not None:
+                np.add.at(t.reshape(-1), flat, dy)
+            else:
+                np.add.at(t, idx, dy)
+            return t
     g = inline_rules.scatter(p, idx, dy)
     t = p * _reduce(g, axis=axis, keepdims=True)
     np.subtract(g, t, out=t)
@@ -202,12 +208,12 @@ _normalizer_rule(logsoftmax, logsoftmax_adjoint)
 def log_softmax_pick_rrule(s, axis, idx):
     p = softmax(s, axis)
     y = np.log(p[idx])
-    fast = _one_pick_per_row(p, axis, idx)
 
     def pullback(dy):
         if np.shape(dy) != np.shape(y):
             dy = np.broadcast_to(dy, np.shape(y))
-        return (fit_cotangent(s, log_softmax_pick_adjoint(dy, p, axis, idx, fast)), None, None)
+        ds = log_softmax_pick_adjoint(dy, p, axis, idx)
+        return (ds if type(s) is np.ndarray and _same(ds, s) else fit_cotangent(s, ds), None, None)
     return y, named(pullback, "log_softmax_pick")
 
 
