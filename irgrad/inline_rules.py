@@ -86,6 +86,11 @@ def mean_adjoint(dy, x, axis=None, keepdims=False):
     return reduce_adjoint(dy, x, axis, keepdims, 1.0 / n)
 
 
+# Adjoint helpers whose result is always a new array (never an operand passed through): the adjoint owns it and
+# may update it in place (`reverse_pass.in_place_masks`).  Modules that add inline rules register theirs here.
+FRESH_RESULTS: set = set()
+
+
 def fill_array(v, x):
     """A fill cotangent made a real array: `v` (a scalar, or an array of x's ndim with size-1 axes) spread over x's
     shape; writable and owned (never a broadcast view)."""

@@ -304,6 +304,13 @@ _FRESH = (operator.mul, operator.add, operator.sub, operator.truediv, operator.n
           inline_rules.fill_array)
 
 
+def _registered_fresh(f) -> bool:
+    try:
+        return f in inline_rules.FRESH_RESULTS
+    except TypeError:  # an unhashable callable
+        return False
+
+
 def in_place_masks(ir: IR) -> IR:
     """`masked(g, m)` (a cotangent times a bool mask of its shape, see inline_rules) becomes `g *= m` when g is a
     temporary the adjoint made itself in the same block (by arithmetic: never dy, a saved value or what a helper
@@ -319,7 +326,7 @@ def in_place_masks(ir: IR) -> IR:
                 s.fn = Const(operator.imul if inplace else operator.mul)
                 if inplace:
                     owned.add(s.var)
-            elif f in _FRESH and any(isinstance(a, Var) for a in s.args):
+            elif (f in _FRESH or _registered_fresh(f)) and any(isinstance(a, Var) for a in s.args):
                 owned.add(s.var)
     return ir
 

@@ -225,3 +225,19 @@ def test_records_keep_only_what_the_adjoint_reads():
         np.testing.assert_array_equal(u, v)
     J = irgrad.jacobian(lambda x: np.maximum(w @ x, 0.0)[:, 0], A)
     assert J[0].shape == (3, 3, 4)
+
+
+def test_relu_mask_in_place_on_what_a_fused_adjoint_returned():
+    """The adjoint helpers of fused idioms return new arrays (inline_rules.FRESH_RESULTS): a relu mask applied to
+    what one returned is applied in place (moons' last layer), and the gradient stays right."""
+    w = rng.standard_normal((3, 3))
+    weights = rng.standard_normal((3, A.shape[1]))
+
+    def f(x, w):
+        h = np.maximum(w @ x, 0.0)
+        return np.sum(weights * (h - np.log(np.sum(np.exp(h), axis=0, keepdims=True))))
+    src = _adjoint_source(f, A, w)
+    lines = src.splitlines()
+    k = next(i for i, line in enumerate(lines) if "= logsoftmax_adjoint(" in line)
+    assert any("*=" in line for line in lines[k + 1:]), src
+    check_grad(f, A, w)

@@ -266,3 +266,6 @@ inline_rules.RULES.update({
     softmax: (_array_then_constants, _softmax_make),
     logsoftmax: (_array_then_constants, _logsoftmax_make),
 })
+
+# Each adjoint helper above returns a new array (it never passes dy through): the adjoint may update it in place.
+inline_rules.FRESH_RESULTS.update({sigmoid_adjoint, softmax_adjoint, logsoftmax_adjoint})
