@@ -10,6 +10,7 @@ both alike; the hand-written gradients are checked against irgrad's before timin
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import statistics
 import sys
@@ -135,13 +136,19 @@ def main():
         t_ir, t_hw = time_interleaved(step_ir, step_hw, args.steps)
         rows.append(f"| {name} | {t_hw * 1e6:,.0f} µs | {t_ir * 1e6:,.0f} µs | {t_ir / t_hw:.2f}× |")
         print(rows[-1])
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_",
+                                                     "OPENBLAS_NUM_THREADS") if k in os.environ)
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    pin = f"taskset -c {cores[0]} " if len(cores) == 1 else ""
+    command = f"{env + ' ' if env else ''}{pin}python tools/bench_train_step.py"
     table = "\n".join([
         BEGIN,
         "## Time per training step of the examples",
         "",
         "One step of `python -m irgrad.examples moons` / `spiral` (irgrad.nn model, `irgrad.gradient`,",
         "`irgrad.optim.update`) against the same step with hand-written NumPy gradients, medians of interleaved",
-        f"rounds of {args.steps} steps, measured with `python tools/bench_train_step.py`:",
+        f"rounds of {args.steps} steps, measured with `{command}`",
+        "(the malloc padding as in tools/bench: without it the spiral's temporaries are faulted in on each step):",
         "",
         "| example | hand-written NumPy | irgrad | ratio |",
         "|---|---|---|---|",
