@@ -468,16 +468,22 @@ def derived(func, entry, closure_active: bool = True, mask=None) -> Derived:
         return d
 
 
-def _derive(func, argtypes, active) -> Derived:
-    from .adjoint import transform
+def specialised_ir(func, argtypes):
+    """The primal IR the AD transform sees for these entry types: typed, calls fixed by the types inlined,
+    simplified, rewritten (loops, idioms).  What runs, and what `irdump --adjoint/--python` show."""
     from .inliner import inline_calls
     from .passes import simplify
-    from .execute import executable
     from .pipeline import typed_ir
     from .rewrites import rewrite
+    return rewrite(simplify(inline_calls(typed_ir(func, list(argtypes)))))
+
+
+def _derive(func, argtypes, active) -> Derived:
+    from .adjoint import transform
+    from .execute import executable
     _stats["traces"] += 1
     version = registry.version()
-    ir = rewrite(simplify(inline_calls(typed_ir(func, list(argtypes)))))
+    ir = specialised_ir(func, argtypes)
     if len(ir.entry.args) != len(argtypes):
         raise UnsupportedError(f"{func.__qualname__}: the traced IR takes {len(ir.entry.args)} arguments, "
                                f"the call binds {len(argtypes)}")

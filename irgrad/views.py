@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from .adjoint import transform, type_may_carry
 from .codegen import source
+from .derive import specialised_ir
 from .dump import view
 from .pipeline import typed_ir
 
 
 def transform_for_types(func, argtypes):
     """The AD transform of `func` at entry-argument types `argtypes` (None: all Any), every argument that may
-    carry a cotangent taken as active."""
-    ir = typed_ir(func, argtypes)
+    carry a cotangent taken as active: from the same specialised IR (inlined, rewritten) that a call runs."""
+    ir = specialised_ir(func, typed_ir(func, argtypes).entry.argtypes)
     return transform(ir, [type_may_carry(t) for t in ir.entry.argtypes])
 
 

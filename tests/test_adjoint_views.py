@@ -37,6 +37,25 @@ def test_irdump_adjoint_shows_a_loop(tmp_path):
     assert "list.pop" in adjoint
 
 
+def test_irdump_shows_the_code_a_call_runs(tmp_path):
+    """The views take the pipeline a call takes: the helper inlined, the map-reduce loop turned into array code."""
+    p = tmp_path / "poly.py"
+    p.write_text(textwrap.dedent("""
+        def square(v):
+            return v * v
+
+        def loss(c, xs):
+            total = 0.0
+            for x in xs:
+                total += square(c * x - 1.0)
+            return total
+    """))
+    r = _irdump(f"{p}:loss", "--types", "float, list[float]", "--python")
+    assert r.returncode == 0, r.stderr
+    assert "seq_sum" in r.stdout and "float_columns" in r.stdout
+    assert "square(" not in r.stdout.split("# forward", 1)[1]
+
+
 def test_irdump_python_shows_generated_code(tmp_path):
     p = _write(tmp_path)
     r = _irdump(f"{p}:loop", "--types", "float, int", "--python")
