@@ -26,6 +26,7 @@ from irgrad.interpret import run
 from irgrad.ir import IR, Br, Const, CondBr, Meta, Raise, Return
 
 from corpus import CASES
+from test_roundtrip import same as same_value  # structural equality, arrays and NaN included
 
 _fuzz_path = pathlib.Path(__file__).resolve().parent.parent / "tools" / "fuzz_programs.py"
 _spec = importlib.util.spec_from_file_location("fuzz_programs", _fuzz_path)
@@ -707,21 +708,6 @@ def test_corpus_forward_and_adjoint_ir_agree_with_the_interpreter(case):
     y2, tape2 = forward(*copy.deepcopy(bound))
     assert same_value(y2, y1)
     assert same_value(back(tape2, 1.0), run(t.adjoint, tape1, 1.0)), codegen.source(t.adjoint)
-
-
-def same_value(a, b) -> bool:
-    """Structural equality that compares arrays (NaN equal to NaN) and keeps types apart."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, np.ndarray):
-        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same_value(a[k], b[k]) for k in a)
-    if isinstance(a, float) and a != a:
-        return b != b
-    return a == b
 
 
 @given(fuzz.programs())
