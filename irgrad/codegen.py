@@ -157,20 +157,9 @@ _METHOD_BY_ID = _reductions()
 _METHOD_KWARGS = frozenset(("axis", "keepdims", "dtype"))
 
 try:
-    import numpy as _np
-    _NDARRAY, _F64, _ADD_REDUCE = _np.ndarray, _np.dtype("float64"), _np.add.reduce
+    from .fast_calls import ZERO_OPERAND_UFUNCS, is_zero_constant, mean_f64, zero_first, zero_second
 except ImportError:  # pragma: no cover
-    _NDARRAY = _F64 = _ADD_REDUCE = None
-
-
-def mean_f64(x):
-    """`x.mean()` of a float64 ndarray (what `np.mean(x)` of a value typed so is written as), to the bit: NumPy's
-    `_methods._mean` is `add.reduce(x, None)` divided by the count, here without its Python wrapper (half the time
-    on a small array).  Anything else (empty, another dtype or byte order, a subclass) calls the method."""
-    n = x.size
-    if n and type(x) is _NDARRAY and x.dtype is _F64:
-        return _ADD_REDUCE(x, None) / n
-    return x.mean()
+    ZERO_OPERAND_UFUNCS = ()
 
 
 _INPLACE_BY_ID = {id(f): (f, s) for f, s in _INPLACE.items()}
@@ -348,6 +337,10 @@ class _Generator(Hooks):
                 return f"{wrap(a[0], ATOM)}({star})", ATOM
             if fn is ops.freevar and n == 2 and isinstance(s.args[1], Const) and type(s.args[1].value) is int:
                 return f"{wrap(a[0], ATOM)}.__closure__[{a[1][0]}].cell_contents", ATOM
+        if fn is not None and not s.kwargs and len(a) == 2 and any(fn is u for u in ZERO_OPERAND_UFUNCS):
+            e = self.zero_operand(fn, s.args, a)
+            if e is not None:
+                return e
         kwargs = [(k, self.operand(v, folded)[0]) for k, v in s.kwargs]
         method = self.method_form(fn, s)
         if method is not None:
@@ -356,6 +349,14 @@ class _Generator(Hooks):
             return f"{wrap(a[0], ATOM)}.{method}({_call_args([], kwargs)})", ATOM
         callee = self.operand(s.fn, folded)
         return f"{wrap(callee, ATOM)}({_call_args([e[0] for e in a], kwargs)})", ATOM
+
+    def zero_operand(self, fn, args, a):
+        """`np.maximum(0, x)` and the like on a float64 array: `fast_calls.zero_first` / `zero_second`."""
+        for k, helper in ((0, zero_first), (1, zero_second)):
+            c, x = args[k], args[1 - k]
+            if isinstance(c, Const) and is_zero_constant(c.value) and self.is_f64_array(x):
+                return f"{self.bound(helper)}({self.bound(fn)}, {a[0][0]}, {a[1][0]})", ATOM
+        return None
 
     def method_form(self, fn, s):
         """`x.sum(axis=0)` for `np.sum(x, axis=0)` when x is certainly an ndarray (its type, or a constant)."""

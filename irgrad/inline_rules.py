@@ -21,7 +21,7 @@ from .ir import Const, Var
 from .rules import sequences as _seq
 from .rules.indexing import _scatter
 from .rules.sequences import _pow_pullback
-from .tangent import _KEPT_AXES, _add_reduce, unbroadcast
+from .tangent import _KEPT_AXES, _add_reduce, sum_kept, unbroadcast
 from .types import Array, Constant, Scalar, Tuple
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -52,7 +52,7 @@ def sum_like(d, x):
     if ds == xs:
         return d
     axes = _KEPT_AXES.get((ds, xs))  # seen before: one reduction over these axes, dims kept
-    return _add_reduce(d, axis=axes, keepdims=True) if axes is not None else unbroadcast(xs, d)
+    return sum_kept(d, axes) if axes is not None else unbroadcast(xs, d)
 
 
 def sum_to_scalar(d):

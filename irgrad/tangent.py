@@ -86,6 +86,26 @@ def accum(a, b):
 
 _KEPT_AXES: dict = {}  # (dx's shape, x's shape) -> the axes a same-ndim unbroadcast sums
 _add_reduce = np.add.reduce
+_F64 = np.dtype(np.float64)
+_ONES: dict = {}  # n -> a read-only vector of n float64 ones
+
+
+def sum_kept(dx, axes):
+    """`dx` summed over `axes`, the reduced axes kept (the cotangent of a broadcast operand).  A float64 matrix
+    summed over one axis is a matrix-vector product with a vector of ones: BLAS does it in a third of the time of
+    NumPy's pairwise reduction at 300 x 100 (and never slower on the small ones).  Its rounding is a dot
+    product's, not pairwise summation's: the same as any matmul in the adjoint, and only cotangents come here."""
+    if len(axes) == 1 and dx.ndim == 2 and dx.dtype is _F64 and type(dx) is np.ndarray:
+        k = axes[0]
+        n = dx.shape[k]
+        ones = _ONES.get(n)
+        if ones is None:
+            if len(_ONES) > 256:
+                _ONES.clear()
+            ones = _ONES[n] = np.ones(n)
+            ones.flags.writeable = False
+        return (ones @ dx)[None, :] if k == 0 else (dx @ ones)[:, None]
+    return _add_reduce(dx, axis=axes, keepdims=True)
 
 
 def unbroadcast(x_shape, dx):
@@ -104,7 +124,7 @@ def unbroadcast(x_shape, dx):
             axes = _KEPT_AXES[key] = tuple(i for i, n in enumerate(x_shape) if n == 1 and dshape[i] != 1)
             if len(_KEPT_AXES) > 4096:
                 _KEPT_AXES.clear()
-        return _add_reduce(dx, axis=axes, keepdims=True)  # what dx.sum does, without its Python wrapper
+        return sum_kept(dx, axes)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(x_shape) if n == 1 and dshape[i + lead] != 1)
     out = np.sum(dx, axis=axes) if axes else dx
     return np.reshape(out, x_shape) if np.shape(out) != tuple(x_shape) else out
