@@ -657,8 +657,9 @@ def test_seq_pow_is_pythons_pow():
     a = np.random.default_rng(2).standard_normal(5000)
     for n in (2, 3, -1):
         assert np.array_equal(S.seq_pow(a, n), np.array([x ** n for x in a.tolist()]))
-    assert np.isnan(S.seq_pow(np.array([0.0]), -1)).all()
-    assert np.isnan(S.seq_pow(np.array([1e200]), 2)).all()
+    with np.errstate(all="ignore"):  # as the array code runs them (seq_quiet)
+        assert np.isnan(S.seq_pow(np.array([0.0]), -1)).all()
+        assert np.isnan(S.seq_pow(np.array([1e200]), 2)).all()
 
 
 def started_at_the_parameter(c, xs):

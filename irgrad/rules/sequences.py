@@ -9,9 +9,11 @@ A loop `for x, y in zip(xs, ys): acc += expr(x, y)` becomes array code (see `loo
     else: <the original loop>
 
 Each operation is total: it never raises, it answers with an empty column or a NaN so that `seq_ok` sends the
-run to the original loop, which then computes (or raises) exactly what the user's code does.  `seq_pow` calls
-Python's own `pow` on each element: the C library's `pow(x, 2.0)` is not always `x * x` (it is off by one unit in
+run to the original loop, which then computes (or raises) exactly what the user's code does.  Powers are the C
+library's `pow`, as Python's float `**` computes them: `pow(x, 2.0)` is not always `x * x` (it is off by one unit in
 the last place for about one input in a thousand on glibc 2.36), and the value must be the user's to the bit.
+`np.float_power` with a scalar exponent calls `pow` on each element; it is used for the exponents for which a
+self-check at import finds it Python's `**` to the bit (`_accumulate_pow`), Python's own `pow` otherwise.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ import numpy as np
 from .registry import non_differentiable, rrule
 
 _F64 = np.float64
+_F64_DTYPE = np.dtype(_F64)
+_add_accumulate = np.add.accumulate
 
 
 def float_columns(*lists):
@@ -81,7 +85,7 @@ def _accumulate(acc0, terms, negate):
     if acc0 == 0 and math.copysign(1.0, acc0) > 0 and not negate:
         # From +0.0 (or 0) the scan of the terms alone gives the loop's sums but for the sign of a zero: the loop's
         # sum is never -0.0 (x + y is -0.0 only when both are), the scan's is when every term so far is -0.0.
-        total = float(np.add.accumulate(terms)[-1])
+        total = float(_add_accumulate(terms)[-1])
         return 0.0 if total == 0.0 else total
     buf = np.empty(n + 1)
     try:
@@ -92,7 +96,7 @@ def _accumulate(acc0, terms, negate):
         np.negative(terms, out=buf[1:])
     else:
         buf[1:] = terms
-    np.add.accumulate(buf, out=buf)  # a scan: strictly sequential, unlike np.sum's pairwise summation
+    _add_accumulate(buf, out=buf)  # a scan: strictly sequential, unlike np.sum's pairwise summation
     return float(buf[n])
 
 
@@ -115,9 +119,9 @@ def _seq_diff_rule(acc0, terms):
 
 
 def seq_sum_pow(acc0, base, n):
-    """`acc = acc0; for b in base: acc = acc + b ** n`, the sum of squares of a least-squares loss: Python's own
-    float `**` and `+` on each element, in the loop's order (exact by construction, and cheaper than an array of
-    powers then a scan); NaN when there is nothing to add, `acc0` is not a float or int, or `**` raises."""
+    """`acc = acc0; for b in base: acc = acc + b ** n`, the sum of squares of a least-squares loss: the value of
+    Python's own float `**` and `+` on each element, in the loop's order (see `_accumulate_pow`); NaN when there is
+    nothing to add, `acc0` is not a float or int, or `**` raises (or, on the fast path, where it would raise)."""
     return _accumulate_pow(acc0, base, n, False)
 
 
@@ -127,10 +131,21 @@ def seq_diff_pow(acc0, base, n):
 
 
 def _accumulate_pow(acc0, base, n, negate):
+    """The powers by `np.float_power`, then the sequential sum as `_accumulate` makes it, when the self-check at
+    import (`_float_power_agrees`) proved that this NumPy's float_power with a scalar exponent is Python's float
+    `**` to the bit for that exponent; otherwise a loop of Python's own `**` and `+`.
+
+    Why float_power: with a scalar exponent it calls the C library's `pow` on each element, as Python's float
+    `**` does, while `np.power(a, 2.0)` computes `a * a` (not `pow(a, 2.0)`: one in a thousand differ by an ulp on
+    glibc 2.36) and `np.power` of two arrays may take a SIMD (SVML) path of its own.  Where Python raises (overflow,
+    `0.0 ** -1`), float_power gives inf or NaN, and a non-finite term makes the sum non-finite (inf + -inf is NaN,
+    and nothing brings a sum back from either), so `seq_ok` sends the run to the loop, which raises there."""
+    p = float(n)  # `b ** n` on a float converts the int n so
+    if p in _FLOAT_POWER_EXACT and base.dtype is _F64_DTYPE:
+        return _accumulate(acc0, _float_power(base, p), negate)  # NaN for no terms or an acc0 of another type
     if base.size == 0 or (type(acc0) is not float and type(acc0) is not int):
         return math.nan
     acc = acc0
-    p = float(n)  # `b ** n` on a float converts the int n so
     try:
         if negate:
             for b in base.tolist():
@@ -141,6 +156,63 @@ def _accumulate_pow(acc0, base, n, negate):
     except (ArithmeticError, ValueError):
         return math.nan
     return acc
+
+
+_float_power = np.float_power
+_isfinite = np.isfinite
+
+
+def _float_power_agrees(power, exponents) -> frozenset:
+    """The exponents for which `power(values, p)` (np.float_power) is, on a few thousand values, what Python's float
+    `**` gives to the bit (NaN for NaN), and non-finite wherever Python raises.  The values: random ones over many
+    scales and both signs, values whose square by `pow` is not `x * x` (glibc 2.36), zeros, subnormals, infinities,
+    NaN and values about where `x ** p` overflows or underflows."""
+    rng = np.random.default_rng(20240611)
+    m = rng.standard_normal(1024) * np.exp2(rng.integers(-60, 61, 1024))
+    pow_is_not_square = [float.fromhex(h) for h in _POW_IS_NOT_SQUARE]
+    special = [0.0, 5e-324, 2.2250738585072014e-308, 1e-320, 1e-160, 1.4916681462400413e-154, 1e-100, 0.5, 1.0,
+               2.0, 3.0, 10.0, 1e100, 1.3407807929942596e154, 1.3407807929942597e154, 1e160, 1e300, 1.7e308,
+               math.inf, math.nan]
+    # about where x ** p overflows, becomes subnormal and underflows to zero, for |p| up to 8
+    edges = [2.0 ** min(e / k, 1023.999) * f for k in range(1, 9) for e in (1024, -1022, -1074)
+             for f in (0.9999999, 1.0, 1.0000001)]
+    values = np.concatenate([m, pow_is_not_square, special, edges])
+    values = np.concatenate([values, -values])
+    xs = values.tolist()
+    agree = set()
+    for p in exponents:
+        want, raised = [], []
+        for k, x in enumerate(xs):
+            try:
+                want.append(x ** p)
+            except (ArithmeticError, ValueError):
+                want.append(math.nan)
+                raised.append(k)
+        want = np.array(want)
+        with np.errstate(all="ignore"):
+            got = power(values, p)
+        if got.dtype != _F64 or np.isfinite(got[raised]).any():
+            continue
+        same = got.view(np.int64) == want.view(np.int64)
+        same |= np.isnan(got) & np.isnan(want)
+        same[raised] = True
+        if same.all():
+            agree.add(p)
+    return frozenset(agree)
+
+
+# |x| for which pow(x, 2.0) is not x * x on glibc 2.36: float_power must be pow, not a square
+_POW_IS_NOT_SQUARE = (
+    "0x1.49c82138fd5dcp+0", "0x1.df12d722948aep+3", "0x1.4f1d463abb0d7p-2", "0x1.402f177890658p-2",
+    "0x1.5ff440e064f72p-7", "0x1.35d2159e6bc2bp+7", "0x1.a93df8abaa3fdp+6", "0x1.28a853fc88df5p-8",
+    "0x1.b05d7d4861c63p-2", "0x1.f85031ce80d06p-4", "0x1.c10139dd758f7p-4", "0x1.726aeede10f67p-1",
+    "0x1.a41989a0466cep+1", "0x1.a836c0e49728cp-7", "0x1.1307434a70675p-1", "0x1.4b70d48d242cbp-9",
+    "0x1.40ce6cd54691ep-7", "0x1.2b1f4740fb48cp-2", "0x1.f2f64e0def525p-2", "0x1.34458e76b82cdp-3",
+    "0x1.6ca27a5748b55p+2", "0x1.132c5aa3c71bfp-3", "0x1.0466866fce74cp-4", "0x1.382e956f58b88p-4",
+)
+
+# the exponents loops.py vectorises (integers up to its MAX_POW = 8 in absolute value), as the floats `**` uses
+_FLOAT_POWER_EXACT = _float_power_agrees(np.float_power, [float(k) for k in range(-8, 9)])
 
 
 def _pow_pullback(base, n, dy):
@@ -170,9 +242,16 @@ def _seq_diff_pow_rule(acc0, base, n):
 
 def seq_pow(a, n):
     """`x ** n` for each element, by Python's own float `pow` (so to the bit what the loop computes); NaNs where
-    Python raises (0.0 ** -1, overflow), so that `seq_ok` sends the run to the loop, which raises there."""
+    Python raises (0.0 ** -1, overflow), so that `seq_ok` sends the run to the loop, which raises there.
+    `np.float_power` computes the same (see `_accumulate_pow`) when every power it gives is finite; where one is
+    not, Python may raise or not (`inf ** 2` is inf), and Python's `pow` answers."""
+    p = float(n)
+    if p in _FLOAT_POWER_EXACT and a.dtype is _F64_DTYPE:
+        y = _float_power(a, p)
+        if _isfinite(y).all():
+            return y
     try:
-        return np.fromiter(map(pow, a.tolist(), repeat(float(n))), _F64, a.size)
+        return np.fromiter(map(pow, a.tolist(), repeat(p)), _F64, a.size)
     except (ArithmeticError, ValueError):
         return np.full(a.shape, np.nan)
 

@@ -1,0 +1,146 @@
+"""The array fast paths of `irgrad/rules/sequences.py`: each must give, to the bit, what the plain Python loop
+gives, and fall back to the loop wherever Python raises."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import irgrad
+from irgrad import loops
+from irgrad.rules import sequences as S
+
+from test_loops import XS, YS, raises_as_the_loop, same_bits, squares_subtracted, vectorised
+
+EXPONENTS = range(-loops.MAX_POW, loops.MAX_POW + 1)
+
+
+@pytest.fixture(params=["float_power", "python"])
+def path(request, monkeypatch):
+    """Both ways of computing the powers: NumPy's float_power (the self-check passed) and Python's own `**`."""
+    if request.param == "python":
+        monkeypatch.setattr(S, "_FLOAT_POWER_EXACT", frozenset())
+    return request.param
+
+
+def loop_sum_pow(acc0, values, n, negate):
+    """What the user's loop computes (None where it raises)."""
+    acc = acc0
+    try:
+        for b in values:
+            if negate:
+                acc -= b ** n
+            else:
+                acc += b ** n
+    except (ArithmeticError, ValueError):
+        return None
+    return acc
+
+
+def agrees_with_the_loop(acc0, values, n):
+    """seq_sum_pow and seq_diff_pow are the loop's value to the bit when it is finite, and not finite (so that
+    seq_ok sends the run to the loop, which raises or gives its own inf or NaN) otherwise."""
+    arr = np.array(values, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        for fn, negate in ((S.seq_sum_pow, False), (S.seq_diff_pow, True)):
+            got = fn(acc0, arr, n)
+            want = loop_sum_pow(acc0, values, n, negate)
+            if want is not None and math.isfinite(want):
+                assert same_bits(got, float(want)), (fn.__name__, acc0, n, got, want)
+            else:
+                assert not S.seq_ok(arr, got), (fn.__name__, acc0, n, got, want)
+
+
+def test_the_self_check_accepts_float_power_for_every_vectorised_exponent():
+    # NumPy's float_power with a scalar exponent is the C library's pow, as Python's `**` is (on this platform)
+    assert {float(n) for n in EXPONENTS} <= S._FLOAT_POWER_EXACT
+
+
+def test_the_self_check_refuses_a_power_that_is_not_pythons():
+    exponents = [float(n) for n in EXPONENTS]
+    if any(x ** 2.0 != x * x for x in map(float.fromhex, S._POW_IS_NOT_SQUARE)):
+        # np.power(a, 2.0) is a * a, which is not the C library's pow(x, 2.0) for those values
+        assert 2.0 not in S._float_power_agrees(np.power, [2.0])
+    # finite where Python raises (overflow, 0.0 ** -1): refused, though every other value agrees
+    def finite_on_overflow(a, p):
+        return np.nan_to_num(np.float_power(a, p), nan=np.nan, posinf=1.0, neginf=-1.0)
+    assert not S._float_power_agrees(finite_on_overflow, [p for p in exponents if p != 0.0 and p != 1.0])
+    # off by an ulp on one value only
+    def one_ulp_off(a, p):
+        y = np.float_power(a, p)
+        y[7] = np.nextafter(y[7], np.inf)
+        return y
+    assert not S._float_power_agrees(one_ulp_off, exponents)
+    assert S._float_power_agrees(np.float_power, [2.0, 3.0]) == {2.0, 3.0}
+
+
+@pytest.mark.parametrize("n", EXPONENTS)
+def test_sum_of_powers_is_the_loops_on_random_data(n, path):
+    r = np.random.default_rng(100 + n)
+    for k in range(40):
+        values = (r.standard_normal(r.integers(1, 120)) * 2.0 ** r.integers(-40, 41)).tolist()
+        if k % 4 == 1:  # zeros of both signs, subnormals, values whose square by pow is not x * x
+            extra = [0.0, -0.0, 5e-324, -1e-320, 1e-160] + [float.fromhex(h) for h in S._POW_IS_NOT_SQUARE]
+            values[r.integers(0, len(values)):0] = list(r.choice(extra, 5))
+        acc0 = [0.0, -0.0, 0, 3, 1.5, -2.75e10, float(r.standard_normal())][k % 7]
+        agrees_with_the_loop(acc0, values, n)
+
+
+@pytest.mark.parametrize("n", [2, 3, -1, -2, 0])
+def test_sum_of_powers_where_the_loop_raises_or_overflows(n, path):
+    for values in ([1e200, 2.0], [2.0, -1e200], [0.0, 1.0], [-0.0, 1.0], [1e-200, 1.0], [5e-324],
+                   [math.inf, 1.0], [-math.inf], [math.nan, 1.0], [1e154, 1e154], [1.5e154, -1.0]):
+        for acc0 in (0.0, -0.0, 1.0, 10 ** 400):
+            agrees_with_the_loop(acc0, values, n)
+
+
+def test_overflow_of_a_square_gives_a_sum_seq_ok_refuses():
+    # float_power gives inf where Python's `**` raises OverflowError: seq_ok must refuse the sum
+    col = np.array([1.0, 1e200, 2.0])
+    with np.errstate(all="ignore"):
+        total = S.seq_sum_pow(0.0, col, 2)
+        assert not S.seq_ok(col, total)
+        assert not S.seq_ok(col, S.seq_diff_pow(1.0, col, 2))
+        assert not S.seq_ok(col, S.seq_sum_pow(0.0, np.array([0.0, 1.0]), -2))  # ZeroDivisionError in Python
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=30),
+       acc0=st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-10 ** 20, 10 ** 20)),
+       n=st.integers(-loops.MAX_POW, loops.MAX_POW))
+def test_sum_of_powers_is_the_loops_hypothesis(values, acc0, n):
+    agrees_with_the_loop(acc0, values, n)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=30),
+       n=st.integers(-loops.MAX_POW, loops.MAX_POW))
+def test_seq_pow_is_pythons_pow_or_nan_where_python_raises(values, n):
+    with np.errstate(all="ignore"):
+        got = S.seq_pow(np.array(values), n)
+    try:
+        want = np.array([x ** float(n) for x in values])
+    except (ArithmeticError, ValueError):
+        assert np.isnan(got).all()
+        return
+    assert got.dtype == np.float64
+    assert np.array_equal(got.view(np.int64), want.view(np.int64)) or \
+        all(same_bits(a, b) for a, b in zip(got.tolist(), want.tolist()))
+
+
+def reciprocal_squares(c, xs):
+    total = 1.0
+    for x in xs:
+        total -= (x - c) ** -2
+    return total
+
+
+def test_the_fused_sum_of_powers_raises_as_the_loop_does():
+    assert vectorised(squares_subtracted, 1.0, XS, YS)
+    raises_as_the_loop(OverflowError, squares_subtracted, 1.0, XS[:3] + [1e200] + XS[4:], YS)
+    raises_as_the_loop(OverflowError, squares_subtracted, 1e300, XS, YS)
+    assert vectorised(reciprocal_squares, 0.5, XS)
+    raises_as_the_loop(ZeroDivisionError, reciprocal_squares, 0.5, XS[:3] + [0.5] + XS[3:])
+    g = irgrad.gradient(squares_subtracted, 0.7, XS, YS)[0]
+    assert math.isclose(g, -sum(2.0 * (x * 0.7 - y) * x for x, y in zip(XS, YS)), rel_tol=1e-12)
