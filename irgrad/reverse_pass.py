@@ -8,7 +8,8 @@ Cotangents of variables that cross block boundaries live in accumulator slots, p
 adjoint blocks; a slot is reset to zero once the adjoint has passed the variable's definition, so that each loop
 iteration's value gets its own cotangent.  Within a block, `CotangentEnv` tracks each variable's cotangent as an
 adjoint operand, knows which are certainly not None (so inline rules can emit plain arithmetic), and keeps the
-cotangent of a tuple as a `SymTuple` of per-element operands until something needs it whole.
+cotangent of a tuple as a `SymTuple` of per-element operands until something needs it whole (added to a tuple
+cotangent known only at run time, a `SymAdded`: one `add_items` call for all the elements).
 """
 from __future__ import annotations
 
@@ -48,7 +49,19 @@ class SymTangent:
         self.fields = dict(fields)
 
 
-_SYMBOLIC = (SymTuple, SymTangent)
+class SymAdded:
+    """The cotangent of a tuple known only at run time (`base`, an adjoint operand) with the per-element
+    cotangents `items` (a SymTuple's) still to be added: materialised once, by `add_items`, when something needs it
+    whole, however many elements were added one by one (a loop body reading each coefficient of a tuple)."""
+
+    __slots__ = ("base", "items")
+
+    def __init__(self, base, items):
+        self.base = base
+        self.items = list(items)
+
+
+_SYMBOLIC = (SymTuple, SymTangent, SymAdded)
 
 
 class CotangentEnv:
@@ -91,6 +104,13 @@ class CotangentEnv:
                 return NONE
             # not marked definite: a Tangent is summed by accum, and tangent_of is None when every field is
             return self.push(tangent_of, tuple(k for k, _ in items), *[x for _, x in items])
+        if isinstance(d, SymAdded):
+            items = [self.real(x) for x in d.items]
+            if all(x is NONE for x in items):
+                return d.base
+            v = self.push_definite(add_items, d.base, *items)
+            self.structured.add(v)
+            return v
         if isinstance(d, Fill):
             return self.push_definite(inline_rules.fill_array, d.value, d.like)
         return d
@@ -126,12 +146,11 @@ class CotangentEnv:
             return SymTangent(out)
         if isinstance(b, SymTuple) and not isinstance(a, SymTuple):
             a, b = b, a
-        if isinstance(a, SymTuple) and sum(x is not NONE for x in a.items) == 1:
-            # one element into a tuple cotangent known only at run time: add it in place of a whole tuple sum
-            i = next(k for k, x in enumerate(a.items) if x is not NONE)
-            v = self.push_definite(add_at, self.real(b), len(a.items), i, self.real(a.items[i]))
-            self.structured.add(v)
-            return v
+        if isinstance(a, SymTuple) and isinstance(b, SymAdded) and len(a.items) == len(b.items):
+            return SymAdded(b.base, (self._sum(x, y) for x, y in zip(b.items, a.items)))
+        if isinstance(a, SymTuple) and not isinstance(b, _SYMBOLIC + (Fill,)):
+            # elements into a tuple cotangent known only at run time: added when it is needed whole (add_items)
+            return SymAdded(b, a.items)
         structured = isinstance(a, _SYMBOLIC) or isinstance(b, _SYMBOLIC)
         a, b = self.real(a), self.real(b)
         structured = structured or a in self.structured or b in self.structured
@@ -464,6 +483,8 @@ def _pull_back_tuple(s, info, env, dv):
     elif what == "unpack":
         env.add(s.args[0], dv)  # a tuple unpacked into a tuple: the cotangent is the same
     elif what == "build":
+        if isinstance(dv, SymAdded):
+            dv = env.real(dv)
         for i, o in enumerate(s.args):
             if isinstance(dv, SymTuple):
                 env.add(o, dv.items[i])
@@ -477,6 +498,17 @@ def add_at(ct, n, i, d):
     old = items[i]
     items[i] = d if old is None else old + d if type(old) is float and type(d) is float else accum(old, d)
     return tuple(items)
+
+
+def add_items(ct, *items):
+    """A tuple's cotangent `ct` (None is zero) with `items[i]` added at each position i (None adds nothing): floats
+    as floats, anything else by `accum`.  One call in place of one `add_at` (a copy of the tuple) per element."""
+    if ct is None:
+        return items
+    if type(ct) is not tuple or len(ct) != len(items):
+        return accum(ct, items)
+    return tuple([o if d is None else d if o is None else o + d if type(o) is float and type(d) is float
+                  else accum(o, d) for o, d in zip(ct, items)])
 
 
 def fold_zero_sums(ir: IR) -> IR:

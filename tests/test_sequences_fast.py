@@ -1,5 +1,7 @@
-"""The array fast paths of `irgrad/rules/sequences.py`: each must give, to the bit, what the plain Python loop
-gives, and fall back to the loop wherever Python raises."""
+"""The array fast paths of `irgrad/rules/sequences.py` and the adjoint's accumulation of per-element tuple
+cotangents (`reverse_pass.add_items`): each must give, to the bit, what the plain Python loop gives, and fall back
+to the loop wherever Python raises."""
+import functools
 import math
 
 import numpy as np
@@ -9,7 +11,10 @@ from hypothesis import strategies as st
 
 import irgrad
 from irgrad import loops
+from irgrad.codegen import source
+from irgrad.reverse_pass import add_at, add_items
 from irgrad.rules import sequences as S
+from irgrad.testing import check_grad
 
 from test_loops import XS, YS, raises_as_the_loop, same_bits, squares_subtracted, vectorised
 
@@ -144,3 +149,84 @@ def test_the_fused_sum_of_powers_raises_as_the_loop_does():
     raises_as_the_loop(ZeroDivisionError, reciprocal_squares, 0.5, XS[:3] + [0.5] + XS[3:])
     g = irgrad.gradient(squares_subtracted, 0.7, XS, YS)[0]
     assert math.isclose(g, -sum(2.0 * (x * 0.7 - y) * x for x, y in zip(XS, YS)), rel_tol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The cotangent of a tuple, added to element by element: one add_items for all the elements
+
+
+def test_add_items_is_add_at_one_element_after_another():
+    arr = np.arange(3.0)
+    bases = [None, (1.0, None, 2.0, arr, None), (None, None, None, None, None), (0.5, 0.25, -1.0, arr * 2, 7.0)]
+    itemss = [(1.5, None, 2.0, arr + 1.0, None), (None,) * 5, (1.0, 2.0, 3.0, 4.0, 5.0), (None, 3.0, None, None, arr)]
+    for base in bases:
+        for items in itemss:
+            want = functools.reduce(lambda ct, i: add_at(ct, 5, i, items[i]) if items[i] is not None else ct,
+                                    range(5), base)
+            got = add_items(base, *items)
+            if want is None:  # nothing was added to a zero: add_at left None, add_items a tuple of Nones
+                assert all(x is None for x in got)
+                continue
+            assert type(got) is tuple and len(got) == 5
+            for a, b in zip(got, want):
+                assert (a is None and b is None) or np.array_equal(a, b)
+                assert type(a) is type(b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(base=st.one_of(st.none(), st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6)), min_size=4, max_size=4)),
+       items=st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6)), min_size=4, max_size=4))
+def test_add_items_adds_floats_as_floats(base, items):
+    base = None if base is None else tuple(base)
+    got = add_items(base, *items)
+    for k in range(4):
+        old = None if base is None else base[k]
+        want = items[k] if old is None else old if items[k] is None else old + items[k]
+        assert got[k] is want or same_bits(got[k], want)
+
+
+def horner_in_a_loop(coeffs, xs):
+    total = 0.0
+    for x in xs:
+        total += (coeffs[0] + coeffs[1] * x + coeffs[2] * x * x) * x
+    return total
+
+
+COEFFS3 = (0.3, -1.2, 0.8)
+
+
+def test_the_tuple_gradient_is_added_once_per_iteration_and_once_after_the_array_code():
+    text = source(irgrad.code_adjoint(horner_in_a_loop, COEFFS3, XS).adjoint)
+    assert "add_at" not in text and "add_items(" in text
+    # the array code and the fallback loop (with an int in the list) both give the loop's gradient
+    check_grad(horner_in_a_loop, COEFFS3, XS)
+    check_grad(horner_in_a_loop, COEFFS3, XS[:4] + [2] + XS[4:])
+
+
+def mixed_tuple(c, xs):
+    total = 0.0
+    for x in xs:  # np.sum: not vectorised, the loop's adjoint adds a float and an array per iteration
+        total += c[0] * x + float(np.sum(c[1] * x))
+    return total
+
+
+def test_tuple_cotangent_of_floats_and_arrays_in_a_loop():
+    c = (0.5, np.array([1.0, -2.0, 3.0]), "unused")
+    g = irgrad.gradient(mixed_tuple, c, XS[:6])[0]
+    assert math.isclose(g[0], sum(XS[:6]), rel_tol=1e-12)
+    assert np.allclose(g[1], np.full(3, sum(XS[:6])), rtol=1e-12)
+    assert g[2] is None
+
+
+def built_then_read(a, b, flag):
+    t = (a, b)
+    y = t[0] * 2.0
+    if flag > 0:
+        y = y + t[1] * 3.0 + t[0]
+    return y
+
+
+def test_a_built_tuple_with_elements_added_to_its_run_time_cotangent():
+    # t's cotangent comes from the `if` block (a tuple known at run time) and gets t[0]'s in the block that builds it
+    for flag in (1.0, -1.0):
+        check_grad(built_then_read, 0.7, -0.4, flag)
