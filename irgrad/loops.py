@@ -15,12 +15,13 @@ user's loop computes, to the bit, and raises what it raises.
    functions of `sequences.MATH`) of the items and loop-invariant values, and whose only loop-carried values are
    accumulators not otherwise read in the body, becomes array code: `rules.sequences.float_columns` makes float64
    arrays of the lists, the body runs on the arrays (NumPy's +, -, *, / round exactly like Python's float
-   operators), `seq_pow` and `seq_map` call Python's `pow` and the math function per element, and `seq_sum` adds
-   the terms to the accumulator left to right as the loop does (`seq_sum_pow` for `acc += e ** n`).  The
-   original loop stays in the IR as the fallback, taken when `seq_ok` says the array code did not apply: a list
-   holding anything but exact floats, lists of different lengths, an empty list, or a non-finite result of an
-   operation that raises in Python (division by zero, overflow of `**`) or of an accumulator.  Exceptions and
-   values are then the loop's own.
+   operators), `seq_pow` and `seq_map` compute what Python's `**` and the math function give per element (the C
+   library's `pow`, by `np.float_power` where a self-check proved it the same), and `seq_sum` adds the terms to
+   the accumulator left to right as the loop does (`seq_sum_pow` for `acc += e ** n`).  The original loop stays
+   in the IR as the fallback, taken when `seq_ok` says the array code did not apply: a list holding anything but
+   exact floats, lists of different lengths, an empty list, or a non-finite result of an operation that raises
+   in Python (division by zero, overflow of `**`) or of an accumulator.  Exceptions and values are then the
+   loop's own.
 
 `ENABLED` (or the environment variable `IRGRAD_LOOPS=0`) switches the rewrites off; derivations already cached
 keep what they were derived with (`irgrad.clear_cache()`).
@@ -381,7 +382,7 @@ def _vector_plan(ir, loop: _ForLoop):
             raise _Refuse  # the accumulator is read in the body other than by its update
         if uses.get(nxt) != 1:
             raise _Refuse
-    # acc += b ** n with the power read nowhere else: one pass of Python's own ** and + (seq_sum_pow)
+    # acc += b ** n with the power read nowhere else: the powers and the sum in one primitive (seq_sum_pow)
     fused = {}
     for phi, s in updates.items():
         term = s.args[1] if s.args[0] is phi else s.args[0]
