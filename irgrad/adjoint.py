@@ -27,6 +27,7 @@ from .ir import IR, Const, Meta, Stmt, Var
 from .passes import _plain_attribute, simplify
 from .reverse_pass import adjoint_ir, drop_unread_fields, fold_zero_sums, in_place_masks
 from .rules.registry import NONDIFF, lookup
+from .same_shape import shape_classes
 from .runtime import MUTATING_METHODS, STORES, mutating_method, static_nondiff
 from .types import AnyType, Array, Constant, Instance, Method, Scalar, Tuple
 
@@ -215,6 +216,7 @@ def inline_saved(s: Stmt, rule) -> list:
 def plan_blocks(ir: IR, active: set) -> list:
     preds = predecessors(ir)
     typemap = ir.types()
+    classes = shape_classes(ir, typemap)
     plans = []
     for i, b in enumerate(ir.blocks):
         stmts = [s for s in b.stmts if _needs_pullback(s, active)]
@@ -231,7 +233,7 @@ def plan_blocks(ir: IR, active: set) -> list:
         kinds, info, where = [], [], []
         for k, s in enumerate(stmts):
             facts = _tuple_facts(s, typemap) or _attr_facts(s, typemap)
-            rule = inline_rules.find(s, typemap, active) if facts is None and s.var in active else None
+            rule = inline_rules.find(s, typemap, active, classes) if facts is None and s.var in active else None
             if facts is not None:
                 kinds.append("tuple")
                 info.append(facts)

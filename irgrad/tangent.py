@@ -97,15 +97,20 @@ def sum_kept(dx, axes):
     product's, not pairwise summation's: the same as any matmul in the adjoint, and only cotangents come here."""
     if len(axes) == 1 and dx.ndim == 2 and dx.dtype is _F64 and type(dx) is np.ndarray:
         k = axes[0]
-        n = dx.shape[k]
-        ones = _ONES.get(n)
-        if ones is None:
-            if len(_ONES) > 256:
-                _ONES.clear()
-            ones = _ONES[n] = np.ones(n)
-            ones.flags.writeable = False
+        ones = ones_vector(dx.shape[k])
         return (ones @ dx)[None, :] if k == 0 else (dx @ ones)[:, None]
     return _add_reduce(dx, axis=axes, keepdims=True)
+
+
+def ones_vector(n: int):
+    """A shared read-only vector of n float64 ones (the other operand of a sum done as a product)."""
+    ones = _ONES.get(n)
+    if ones is None:
+        if len(_ONES) > 256:
+            _ONES.clear()
+        ones = _ONES[n] = np.ones(n)
+        ones.flags.writeable = False
+    return ones
 
 
 def unbroadcast(x_shape, dx):
