@@ -53,9 +53,10 @@ _F64 = np.float64
 _ONE64 = np.float64(1.0)
 
 
-def _steady(f, args, seeded: bool):
+def _steady(f, args, seeded: bool, value: bool = True):
     """None unless the fast path applies; then, `seeded`, (y, gradients) as `withgradient` returns them, else
-    (y, back) as `pullback` does."""
+    (y, back) as `pullback` does.  Without `value` (`gradient`), y may be None: the forward that leaves out what
+    only the result needed runs where there is one (value_free.py)."""
     if type(f) is FunctionType:
         func, lead = f, ()
     else:  # a bound method, a callable object: its function, with self first
@@ -78,8 +79,14 @@ def _steady(f, args, seeded: bool):
         return None
     _stats["hits"] += 1
     d = g.d
-    y, tape = d.forward(*entry)
     skip = len(lead) + 1 if closure else len(lead)  # the cotangents nobody asked for: the closure's, self's
+    if not value:
+        vf = d.value_free
+        if vf is None:
+            vf = derive.value_free_forward(d)
+        if vf:  # the result is a float64 scalar (its seed np.float64(1.0)), not computed
+            return None, _steady_back(args, skip, d, vf(*entry)[1], _ONE64)
+    y, tape = d.forward(*entry)
     if not seeded:
         return y, partial(_steady_back, args, skip, d, tape)
     ty = type(y)
@@ -167,7 +174,7 @@ def gradient(f, /, *args, **kwargs):
     """The gradient of a real-scalar function: a tuple with one cotangent per positional argument, as in Zygote.
     Floats and arrays get floats and arrays, objects an `irgrad.Tangent`, tuples/lists/dicts the same container,
     and ints, bools, strings and anything the result does not depend on `None`."""
-    r = _steady(f, args, True) if not kwargs else None
+    r = _steady(f, args, True, False) if not kwargs else None
     return (r if r is not None else _withgradient(f, args, kwargs))[1]
 
 

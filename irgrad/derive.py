@@ -151,6 +151,8 @@ class Derived:
     adjoint: object  # callable(tape, dy) -> tuple of entry cotangents
     assumptions: list
     version: int
+    # `gradient`'s forward when it need not compute the result (value_free.py): made on first use, False if none
+    value_free: object = None
 
     def valid(self) -> bool:
         if self.version != registry.version():
@@ -476,6 +478,19 @@ def specialised_ir(func, argtypes):
     from .pipeline import typed_ir
     from .rewrites import rewrite
     return rewrite(simplify(inline_calls(typed_ir(func, list(argtypes)))))
+
+
+def value_free_forward(d: Derived):
+    """d's forward without the result (`value_free.value_free_ir`), compiled on first use; False when there is
+    none (the result is not certainly a float64 scalar, or nothing would be left out)."""
+    if d.value_free is None:
+        from .execute import executable
+        from .value_free import value_free_ir
+        with _lock:
+            if d.value_free is None:
+                ir = value_free_ir(d.transform.forward)
+                d.value_free = executable(ir) if ir is not None else False
+    return d.value_free
 
 
 def _derive(func, argtypes, active) -> Derived:

@@ -9,6 +9,7 @@ order: bitwise the same value) and has a fused derivative.
 | `e = np.exp(s); e / np.sum(e, axis=k, keepdims=True)` | `fused.softmax(s, k)` |
 | `x - np.log(np.sum(np.exp(x), axis=k, keepdims=True))` | `fused.logsoftmax(x, k)` |
 | `np.log(p[idx])`, p = `fused.softmax(s, k)` (rewritten above), idx with no derivative | `fused.log_softmax_pick(s, k, idx)` |
+| `np.mean(-np.sum(y * ls, axis=k))`, ls = `fused.logsoftmax(x, k)` (rewritten above), or `ls * y` | `fused.cross_entropy(ls, y, k, ls_first)` |
 
 (`np.sum(e, ...)` may also be the method `e.sum(...)`.)  A match is rewritten only when it is sound:
 
@@ -277,12 +278,43 @@ class _Rewriter:
             return None
         return fused.log_softmax_pick, (s, sm.args[1], idx), [sm, gi, root]
 
+    def cross_entropy(self, b, root):
+        """root: `np.mean(n)`, n = `-t`, t = `sum(p, axis=k)`, p = `y * ls` or `ls * y`, ls = `fused.logsoftmax(x,
+        k)` (the idiom above; ls may have other uses), y a float array of ls's dtype and ndim."""
+        if root.kwargs or len(root.args) != 1:
+            return None
+        neg = self.unary(root.args[0], b, (operator.neg, np.negative))
+        if neg is None:
+            return None
+        red = self.sum_of(neg.args[0], b)
+        if red is None or red[2] is not False or type(red[1]) is not int:
+            return None
+        prod = self.stmt(red[0], b, (operator.mul,))
+        if prod is None or prod.kwargs or len(prod.args) != 2:
+            return None
+        for k in (0, 1):
+            ls, y = prod.args[k], prod.args[1 - k]
+            d = self.defs.get(ls) if isinstance(ls, Var) else None
+            if d is not None and isinstance(d[1].fn, Const) and d[1].fn.value is fused.logsoftmax \
+                    and d[1].args[1] == Const(red[1]):
+                break
+        else:
+            return None
+        tls = self.types.get(ls)
+        ty = self.types.get(y) if isinstance(y, Var) else (
+            Array(y.value.dtype.name, y.value.ndim) if isinstance(y.value, np.ndarray) else None)
+        if not (_float_array(tls) and _float_array(ty, tls) and _float_array(prod.type, tls)
+                and isinstance(root.type, Scalar)):
+            return None
+        return fused.cross_entropy, (ls, y, red[1], k == 0), [prod, *reversed(red[3]), neg, root]
+
     # -- rewriting ----------------------------------------------------------------------------------------------
 
     _ROOTS = (
         ({operator.truediv}, ("sigmoid", "softmax")),
         ({operator.sub}, ("logsoftmax",)),
         ({np.log}, ("log_softmax_pick",)),
+        ({np.mean}, ("cross_entropy",)),
     )
 
     def run(self):

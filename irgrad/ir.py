@@ -11,7 +11,7 @@ Variables are plain objects compared by identity; the printer numbers them at pr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Union
 
 from .types import ANY, Type
@@ -248,6 +248,18 @@ class IR:
         for b in self.blocks:
             for s in b.stmts:
                 yield b, s
+
+    def copy(self) -> "IR":
+        """A copy of the blocks, statements and terminators (to rewrite one without the other); the variables,
+        constants and meta are shared."""
+        new = {id(b): Block(list(b.args), list(b.argtypes), [replace(s) for s in b.stmts]) for b in self.blocks}
+        fields = ("target", "then_", "else_")
+        for b in self.blocks:
+            t = b.term
+            if t is not None:
+                t = replace(t, **{f: new[id(getattr(t, f))] for f in fields if hasattr(t, f)})
+            new[id(b)].term = t
+        return IR([new[id(b)] for b in self.blocks], self.meta)
 
     def types(self) -> dict:
         """Var -> Type for every variable defined in the IR."""

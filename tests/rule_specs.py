@@ -342,7 +342,7 @@ COVERED_BY_GRADIENT_TESTS = {
     sequences.float_columns, sequences.seq_sum, sequences.seq_diff, sequences.seq_pow, sequences.seq_sum_pow,
     sequences.seq_diff_pow, sequences.seq_map,
     # fused idioms (tests/test_idioms.py checks them with check_rrule and through whole gradients)
-    fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.log_softmax_pick,
+    fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.log_softmax_pick, fused.cross_entropy,
 }
 
 SPECS: list = merge_tables(ELEMENTWISE, OPERATORS, PYMATH, REDUCTIONS, PLUMBING)

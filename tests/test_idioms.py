@@ -29,7 +29,8 @@ rng = np.random.default_rng(11)
 A = rng.standard_normal((3, 4))
 B = rng.standard_normal((4, 5))
 W = rng.standard_normal((5, 4))
-FUSED = (fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.log_softmax_pick)
+FUSED = (fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.log_softmax_pick,
+         fused.cross_entropy)
 
 
 
@@ -343,12 +344,23 @@ def test_logsoftmax(axis):
     check_idiom(f, A, B.T[:3], expect=fused.logsoftmax)
 
 
+def _moons_args(n=9):
+    X = rng.standard_normal((2, n))
+    Y = np.zeros((3, n))
+    Y[rng.integers(0, 3, n), np.arange(n)] = 1.0
+    return rng.standard_normal((3, 2)), rng.standard_normal((3, 1)), X, Y
+
+
 def test_moons_like():
-    X = rng.standard_normal((2, 9))
-    Y = np.zeros((3, 9))
-    Y[rng.integers(0, 3, 9), np.arange(9)] = 1.0
-    check_idiom(moons_like, rng.standard_normal((3, 2)), rng.standard_normal((3, 1)), X, Y,
-                expect=fused.logsoftmax)
+    args = _moons_args()
+    ir = primal(moons_like, *args)
+    assert [s.fn.value for s in fused_stmts(ir)] == [fused.logsoftmax, fused.cross_entropy], ir
+    y, g = fused_gradient(moons_like, *args)
+    assert bitwise_equal(y, moons_like(*args))
+    y0, g0 = unfused_gradient(moons_like, *args)
+    assert bitwise_equal(y, y0)
+    assert_close(g, g0, rtol=1e-10, atol=1e-12, what="fused vs unfused gradient")
+    check_grad(moons_like, *args)  # Y is an argument too: the cross-entropy's cotangent of the labels
 
 
 def test_logsumexp_is_left_to_the_inline_rules():
@@ -450,6 +462,95 @@ def test_the_switch_turns_the_rewrite_off():
     with idioms.disabled():
         assert fused_stmts(primal(sigmoid, A)) == []
     assert len(fused_stmts(primal(sigmoid, A))) == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The cross-entropy, and the forward of a `gradient` that leaves it out (irgrad/value_free.py)
+
+
+def ce_ls_first(x, Y):
+    ls = x - np.log(np.sum(np.exp(x), axis=1, keepdims=True))
+    return np.mean(-np.sum(ls * Y, axis=1))
+
+
+def ce_twice(x, Y):  # ls read again after the cross-entropy: it stays
+    ls = logsoftmax(x)
+    return np.mean(-np.sum(Y * ls, axis=0)) + np.sum(ls)
+
+
+@pytest.mark.parametrize("f, x, Y", [
+    (ce_ls_first, A, np.abs(rng.standard_normal((3, 4)))),
+    (ce_ls_first, A, np.abs(rng.standard_normal((1, 4)))),  # labels broadcast over the rows
+    (ce_twice, A, np.abs(rng.standard_normal((3, 4)))),
+])
+def test_cross_entropy_variants(f, x, Y):
+    ir = primal(f, x, Y)
+    assert fused.cross_entropy in [s.fn.value for s in fused_stmts(ir)], ir
+    y, g = fused_gradient(f, x, Y)
+    assert bitwise_equal(y, f(x, Y))
+    y0, g0 = unfused_gradient(f, x, Y)
+    assert_close(g, g0, rtol=1e-10, atol=1e-12, what="fused vs unfused gradient")
+    check_grad(f, x, Y)
+    for _ in range(2):  # the second call takes the steady path, with the value-free forward
+        assert_close(irgrad.gradient(f, x, Y), g, rtol=0, atol=0, what="gradient vs withgradient")
+
+
+@pytest.mark.parametrize("axis, ls_first", [(0, False), (1, True), (-1, False)])
+def test_rrule_cross_entropy(axis, ls_first):
+    ls = fused.logsoftmax(A, axis)
+    check_rrule(fused.cross_entropy, ls, np.abs(rng.standard_normal(A.shape)), axis, ls_first)
+    check_rrule(fused.cross_entropy, ls, np.abs(rng.standard_normal((1, 4))), axis, ls_first)
+
+
+def test_cross_entropy_is_the_users_expression_bitwise():
+    x = rng.standard_normal((5, 6)) * 10
+    Y = np.abs(rng.standard_normal((5, 6)))
+    for axis in (0, 1):
+        ls = fused.logsoftmax(x, axis)
+        assert bitwise_equal(fused.cross_entropy(ls, Y, axis, False), np.mean(-np.sum(Y * ls, axis=axis)))
+        assert bitwise_equal(fused.cross_entropy(ls, Y, axis, True), np.mean(-np.sum(ls * Y, axis=axis)))
+
+
+def test_gradient_leaves_the_value_out_and_matches_withgradient_bitwise():
+    from irgrad import value_free
+    args = _moons_args(40)
+    irgrad.clear_cache()
+    y, g = irgrad.withgradient(moons_like, *args)
+    for _ in range(3):
+        assert_close(irgrad.gradient(moons_like, *args), g, rtol=0, atol=0, what="value-free gradient")
+    (d,) = [d for d in derive._cache.values()]
+    assert d.value_free and fused.cross_entropy not in [s.fn.value for _, s in
+                                                        value_free.value_free_ir(d.transform.forward).stmts()]
+    We, b, Wd = rng.standard_normal((4, 6)), rng.standard_normal((4, 1)), rng.standard_normal((6, 4))
+    X = rng.random((6, 5))
+    g = irgrad.withgradient(autoencoder_like, We, b, Wd, X)[1]
+    for _ in range(2):
+        assert_close(irgrad.gradient(autoencoder_like, We, b, Wd, X), g, rtol=0, atol=0, what="sum dropped")
+
+
+def test_value_free_only_for_float64_scalar_results():
+    from irgrad import value_free
+    W1, W2 = rng.standard_normal((2, 5)), rng.standard_normal((5, 3))
+    X, y = rng.standard_normal((7, 2)), rng.integers(0, 3, 7)
+    irgrad.clear_cache()
+    irgrad.gradient(spiral_like, W1, W2, X, y)  # a Python float divided by n: the value is kept
+    (d,) = [d for d in derive._cache.values()]
+    assert value_free.value_free_ir(d.transform.forward) is None
+    g = irgrad.gradient(spiral_like, W1, W2, X, y)
+    assert_close(g, irgrad.withgradient(spiral_like, W1, W2, X, y)[1], rtol=0, atol=0)
+
+
+def test_labels_of_another_shape_raise_as_the_users_code_does():
+    W, b, X, Y = _moons_args(9)
+    irgrad.gradient(moons_like, W, b, X, Y)
+    irgrad.gradient(moons_like, W, b, X, Y)  # the steady path, value-free
+    bad = np.zeros((3, 8))
+    with pytest.raises(ValueError):
+        moons_like(W, b, X, bad)
+    with pytest.raises(ValueError):
+        irgrad.gradient(moons_like, W, b, X, bad)
+    with pytest.raises(ValueError):
+        irgrad.withgradient(moons_like, W, b, X, bad)
 
 
 # ---------------------------------------------------------------------------------------------------------------

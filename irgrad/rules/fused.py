@@ -11,8 +11,12 @@ NumPy's `sum` calls), so its value is bitwise the user's; only its derivative ch
 | `softmax(s, axis)` | `e = np.exp(s); e / np.sum(e, axis=axis, keepdims=True)` | `ds = y * (dy - sum(dy * y, axis))` |
 | `logsoftmax(x, axis)` | `x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))` | `dx = dy - exp(y) * sum(dy, axis)` |
 | `log_softmax_pick(s, axis, idx)` | `np.log(softmax(s, axis)[idx])` | `ds = G - p * sum(G, axis)`, G = dy at idx |
+| `cross_entropy(ls, y, axis, ls_first)` | `np.mean(-np.sum(y * ls, axis=axis))`, ls = `logsoftmax(x, axis)` | `dls = -(dy / n) * y` |
 
-(sums over `axis` keep the reduced axes.)  No max-shift is added: the value is the user's, overflow included.
+(sums over `axis` keep the reduced axes, but for the cross-entropy's, which the mean then averages: n is the count
+of what it averages.)  The cross-entropy's value is needed by nobody but the caller, and its derivative needs
+only `ls`, `y` and their shapes: a `gradient` that does not return the value drops it (`value_free.py`), and the
+adjoint then checks the shapes itself (`y * ls` where they differ, which raises where the forward would have).  No max-shift is added: the value is the user's, overflow included.
 Each has an rrule (for the interpreter and for operands the inline rules do not take, e.g. a tuple axis) and an
 inline rule (`inline_rules.RULES`) whose adjoint calls one helper below, which works in place on its own
 temporaries; but `log_softmax_pick`, whose index operand has no inline-rule category, has its rrule only (the
@@ -26,7 +30,8 @@ import operator
 import numpy as np
 
 from .. import inline_rules
-from ..ir import Const
+from ..fast_calls import mean_f64
+from ..ir import Const, Var
 from .elementwise import differentiable, fit_cotangent, named
 from .registry import rrule
 
@@ -62,6 +67,13 @@ def log_softmax_pick(s, axis, idx):
     """`np.log(softmax(s, axis)[idx])`: the log of the probabilities an index picks (the cross-entropy of
     `-np.log(probs[np.arange(n), y])`)."""
     return np.log(softmax(s, axis)[idx])
+
+
+def cross_entropy(ls, y, axis, ls_first):
+    """`np.mean(-np.sum(y * ls, axis=axis))` (`ls * y` when `ls_first`): the logit cross-entropy of Flux's
+    `logitcrossentropy`, ls the log-softmax of the logits along `axis`, y the labels."""
+    t = ls * y if ls_first else y * ls
+    return mean_f64(-_reduce(t, axis=axis))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -108,6 +120,33 @@ def logsoftmax_adjoint(dy, y, axis):
         return t
     dy = _full(dy, y)
     return dy - t * _reduce(dy, axis=axis, keepdims=True)
+
+
+def _cross_entropy_parts(dy, ls, y, axis):
+    """(c, t_shape): the cotangent every product y * ls gets, -dy / n, and the products' shape (None when y and
+    ls have one shape, the case of labels and logits)."""
+    if type(y) is np.ndarray and y.shape == ls.shape:
+        shape = None
+        n = ls.size // ls.shape[axis] if ls.shape[axis] else 0
+    else:
+        shape = np.broadcast_shapes(np.shape(y), ls.shape)  # raises where `y * ls` did (or would have)
+        n = math.prod(shape) // shape[axis] if shape[axis] else 0
+    return (-(dy / n) if n else dy * math.nan), shape
+
+
+def cross_entropy_adjoint(dy, ls, y, axis):
+    """The cotangent of ls: -(dy / n) * y, n the number of terms the mean averages (y spread over the products'
+    shape and summed back to ls's, where y broadcasts)."""
+    c, shape = _cross_entropy_parts(dy, ls, y, axis)
+    d = y * c
+    return d if shape is None else np.array(fit_cotangent(ls, np.broadcast_to(d, shape)))
+
+
+def cross_entropy_adjoint_y(dy, ls, y, axis):
+    """The cotangent of y: -(dy / n) * ls."""
+    c, shape = _cross_entropy_parts(dy, ls, y, axis)
+    d = ls * c
+    return d if shape is None else np.array(fit_cotangent(y, np.broadcast_to(d, shape)))
 
 
 def _row_picks(p, axis, idx):
@@ -217,6 +256,16 @@ def log_softmax_pick_rrule(s, axis, idx):
     return y, named(pullback, "log_softmax_pick")
 
 
+@rrule(cross_entropy)
+def cross_entropy_rrule(ls, y, axis, ls_first):
+    value = cross_entropy(ls, y, axis, ls_first)
+
+    def pullback(dy):
+        return (cross_entropy_adjoint(dy, ls, y, axis),
+                cross_entropy_adjoint_y(dy, ls, y, axis) if differentiable(y) else None, None, None)
+    return value, named(pullback, "cross_entropy")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Inline rules.  `idioms` only puts these operations in place with a float array operand of known ndim (a float
 # for sigmoid_math) and constant other operands, so the categories below are what the rewrite made; an axis that
@@ -260,7 +309,19 @@ def _logsoftmax_make(cats, s, need):
     return inline_rules._rule({"y"}, lambda E, dy, saved: [E.call(logsoftmax_adjoint, dy, saved["y"], axis), None])
 
 
+def _cross_entropy_make(cats, s, need):
+    axis = s.args[2].value
+
+    def emit(E, dy, saved):
+        ls, y = saved[0], saved[1] if isinstance(s.args[1], Var) else s.args[1]
+        return [E.call(cross_entropy_adjoint, dy, ls, y, axis) if need[0] else None,
+                E.call(cross_entropy_adjoint_y, dy, ls, y, axis) if need[1] else None, None, None]
+    return inline_rules._rule({0} | ({1} if isinstance(s.args[1], Var) else set()), emit)
+
+
 inline_rules.RULES.update({
+    cross_entropy: (lambda cats, s: cats[:2] == ["a", "a"] and all(isinstance(a, Const) for a in s.args[2:]),
+                    _cross_entropy_make),
     sigmoid: (lambda cats, s: _array_then_constants(cats, s) and _ones(s), _sigmoid_make),
     sigmoid_math: (lambda cats, s: _float_then_constants(cats, s) and _ones(s), _sigmoid_math_make),
     softmax: (_array_then_constants, _softmax_make),
@@ -268,4 +329,4 @@ inline_rules.RULES.update({
 })
 
 # Each adjoint helper above returns a new array (it never passes dy through): the adjoint may update it in place.
-inline_rules.FRESH_RESULTS.update({sigmoid_adjoint, softmax_adjoint, logsoftmax_adjoint})
+inline_rules.FRESH_RESULTS.update({sigmoid_adjoint, softmax_adjoint, logsoftmax_adjoint, cross_entropy_adjoint})
