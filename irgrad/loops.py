@@ -450,7 +450,8 @@ def _vectorise(ir, loop: _ForLoop, plan) -> None:
         return v
 
     quiet = emit(seq.seq_quiet, type=ANY, hint="errstate")
-    cols_tuple = emit(seq.float_columns, *lists, type=Tuple((VEC,) * len(lists)), hint="cols")
+    columns = seq.entry_float_columns if _verified_at_entry(ir, pre, lists) else seq.float_columns
+    cols_tuple = emit(columns, *lists, type=Tuple((VEC,) * len(lists)), hint="cols")
     cols = [emit(operator.getitem, cols_tuple, Const(j), type=VEC, hint="col") for j in range(len(lists))]
     env: dict = {}
     for v, k in kind.items():
@@ -494,6 +495,40 @@ def _vectorise(ir, loop: _ForLoop, plan) -> None:
     exit_args = tuple(finals.get(x, x) if isinstance(x, Var) else x for x in h.term.then_args[:-len(h.args)])
     pre.stmts.extend(stmts)
     pre.term = CondBr(ok, exit_, exit_args + tuple(finals[phi] for phi in h.args), fallback, (), line)
+
+
+# What may run between the entry and the array code without changing a list's elements: reads of closure cells
+# and of tuples, and the loop's own zip and iter (anything `passes.is_pure` also).
+_READS_ONLY = {ops.freevar, operator.getitem, ops.unpack_sequence, zip, iter}
+
+
+def _verified_at_entry(ir, pre, lists) -> bool:
+    """Were the lists' elements proved exact floats by the check that let this call run the derivation (its
+    guard, or the cache key: both scan a list of floats element by element), with nothing since that could change
+    them?  So: the array code is in the entry block, after only reads of tuples and closure cells (and pure
+    statements); each list is typed list[float] and is an entry argument or read from one through tuples and
+    cells, never a constant of the trace (a global's list, checked by identity only)."""
+    if pre is not ir.blocks[0]:
+        return False
+    types = ir.types()
+    defs = {s.var: s for s in pre.stmts}
+    for s in pre.stmts:
+        fn = s.fn.value if isinstance(s.fn, Const) else None
+        if passes.is_pure(s, types) or fn is zip or fn is iter or fn is ops.freevar:
+            continue
+        if fn in (operator.getitem, ops.unpack_sequence) and s.args and isinstance(types.get(s.args[0]), Tuple):
+            continue
+        return False
+    entry_args = set(pre.args)
+    for v in lists:
+        if types.get(v) != List(FLOAT):
+            return False
+        while v not in entry_args:
+            s = defs.get(v) if isinstance(v, Var) else None
+            if s is None or not isinstance(s.fn, Const) or s.fn.value not in _READS_ONLY or not s.args:
+                return False
+            v = s.args[0]
+    return True
 
 
 def _replace_outside(ir, subst, blocks) -> None:

@@ -18,7 +18,7 @@ import operator
 import numpy as np
 
 from .ir import IR, Const, Var
-from .rules.sequences import float_columns
+from .rules.sequences import entry_float_columns, float_columns
 from .types import Array, Constant, Scalar
 
 _ARITHMETIC = frozenset((operator.add, operator.sub, operator.mul, operator.truediv, operator.pow,
@@ -48,7 +48,7 @@ def shape_classes(ir: IR, typemap: dict) -> dict:
     for b in ir.blocks:
         for s in b.stmts:
             fn = s.fn.value if isinstance(s.fn, Const) else None
-            if fn is float_columns:
+            if fn is float_columns or fn is entry_float_columns:
                 columns.add(s.var)
                 continue
             if not isinstance(typemap.get(s.var), Array) or s.kwargs:

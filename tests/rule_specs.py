@@ -339,7 +339,8 @@ COVERED_BY_GRADIENT_TESTS = {
     ops.dict_setitem, ops.dict_update, ops.dict_merge, ops.list_to_tuple, ops.list_append, ops.list_extend,
     ops.next_or_stop, dict.get, dict.items, dict.values, iter, enumerate, zip, reversed,
     # vectorised loops (tests/test_loops.py checks them with check_rrule and through whole gradients)
-    sequences.float_columns, sequences.seq_sum, sequences.seq_diff, sequences.seq_pow, sequences.seq_sum_pow,
+    sequences.float_columns, sequences.entry_float_columns, sequences.seq_sum, sequences.seq_diff, sequences.seq_pow,
+    sequences.seq_sum_pow,
     sequences.seq_diff_pow, sequences.seq_map,
     # fused idioms (tests/test_idioms.py checks them with check_rrule and through whole gradients)
     fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.log_softmax_pick, fused.cross_entropy,

@@ -230,3 +230,99 @@ def test_a_built_tuple_with_elements_added_to_its_run_time_cotangent():
     # t's cotangent comes from the `if` block (a tuple known at run time) and gets t[0]'s in the block that builds it
     for flag in (1.0, -1.0):
         check_grad(built_then_read, 0.7, -0.4, flag)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Columns of lists the entry check already scanned (loops._verified_at_entry, sequences.entry_float_columns)
+
+
+def _loss_over(data):
+    def loss(c):
+        xs, ys = data
+        total = 0.0
+        for x, y in zip(xs, ys):
+            total += (c * x - y) ** 2
+        return total
+    return loss
+
+
+def _mutating_loss(data):
+    def loss(c):
+        xs, ys = data
+        xs[0] = 1  # an int now: the entry check no longer holds for xs
+        total = 0.0
+        for x, y in zip(xs, ys):
+            total += (c * x - y) ** 2
+        return total
+    return loss
+
+
+GLOBAL_DATA = (list(XS), list(YS))
+
+
+def global_loss(c):
+    xs, ys = GLOBAL_DATA
+    total = 0.0
+    for x, y in zip(xs, ys):
+        total += (c * x - y) ** 2
+    return total
+
+
+def args_loss(c, xs, ys):
+    total = 0.0
+    for x, y in zip(xs, ys):
+        total += (c * x - y) ** 2
+    return total
+
+
+def built_loss(c, xs, ys):
+    zs = [x * 2.0 for x in xs]
+    total = 0.0
+    for z, y in zip(zs, ys):
+        total += (c * z - y) ** 2
+    return total
+
+
+def _columns_fn(f, *args):
+    text = source(irgrad.code_adjoint(f, *args).forward)
+    return "entry_float_columns" in text, "float_columns(" in text.replace("entry_float_columns(", "")
+
+
+def test_lists_the_entry_check_scanned_are_not_scanned_again():
+    data = (list(XS), list(YS))
+    f = _loss_over(data)
+    assert _columns_fn(f, 0.7) == (True, False)  # captured by the closure: the guard scans the cells
+    assert _columns_fn(args_loss, 0.7, list(XS), list(YS)) == (True, False)  # arguments: scanned by the guard
+    assert _columns_fn(global_loss, 0.7) == (False, True)  # a global's list: checked by identity only
+    for fn, args in ((f, (0.7,)), (args_loss, (0.7, list(XS), list(YS))), (global_loss, (0.7,))):
+        for _ in range(3):  # first call, keyed path, guard path
+            y, g = irgrad.withgradient(fn, *args)
+            assert same_bits(y, fn(*args))
+        check_grad(fn, *args)
+
+
+def test_columns_of_a_built_list_are_checked_and_a_mutated_argument_is_refused():
+    assert _columns_fn(built_loss, 0.7, list(XS), list(YS))[0] is False
+    check_grad(built_loss, 0.7, list(XS), list(YS))
+    with pytest.raises(irgrad.UnsupportedError):  # what the entry check saw cannot change before the loop
+        irgrad.gradient(_mutating_loss((list(XS), list(YS))), 0.7)
+
+
+def test_an_int_in_a_scanned_list_takes_another_derivation():
+    f = _loss_over((list(XS), list(YS)))
+    irgrad.gradient(f, 0.7)
+    irgrad.gradient(f, 0.7)
+    xs = list(XS)
+    xs[3] = 2  # same closure shape, an int element: the guard and the key differ, no stale fast path
+    g = _loss_over((xs, list(YS)))
+    y, d = irgrad.withgradient(g, 0.7)
+    assert same_bits(y, g(0.7))
+    expected = sum(2 * (0.7 * x - y) * x for x, y in zip(xs, YS))
+    assert math.isclose(d[0], expected, rel_tol=1e-12)
+
+
+def test_entry_float_columns_checks_lists_and_lengths():
+    assert [c.size for c in S.entry_float_columns([1.0, 2.0], (1.0, 2.0))] == [0, 0]
+    assert [c.size for c in S.entry_float_columns([1.0, 2.0], [1.0])] == [0, 0]
+    a, b = S.entry_float_columns([1.0, -2.5], [0.5, 3.0])
+    assert a.tolist() == [1.0, -2.5] and b.tolist() == [0.5, 3.0]

@@ -51,13 +51,34 @@ def float_columns(*lists):
     return tuple(np.fromiter(xs, _F64, n) for xs in lists)
 
 
+def entry_float_columns(*lists):
+    """`float_columns` of lists whose elements the derivation's entry check proved exact floats, unchanged since
+    (`loops._verified_at_entry` decides): a guard (or the cache key) scanned them on this very call, so only what
+    is not a type of element is checked again, that they are lists of one length."""
+    n = None
+    for xs in lists:
+        if type(xs) is not list or (n is not None and len(xs) != n):
+            return _empty(len(lists))
+        n = len(xs)
+    return tuple(np.fromiter(xs, _F64, n) for xs in lists)
+
+
 def _empty(k):
     return tuple(np.empty(0) for _ in range(k))
 
 
 @rrule(float_columns)
 def _float_columns_rule(*lists):
-    cols = float_columns(*lists)
+    return _columns_rule(float_columns, lists)
+
+
+@rrule(entry_float_columns)
+def _entry_float_columns_rule(*lists):
+    return _columns_rule(entry_float_columns, lists)
+
+
+def _columns_rule(columns, lists):
+    cols = columns(*lists)
 
     def pullback(dcols):
         if dcols is None:
@@ -354,7 +375,8 @@ def seq_loud(token) -> None:
 
 non_differentiable(seq_ok, seq_quiet, seq_loud)
 
-PRIMITIVES = (float_columns, seq_sum, seq_diff, seq_sum_pow, seq_diff_pow, seq_pow, seq_map, seq_ok, seq_quiet, seq_loud)
+PRIMITIVES = (float_columns, entry_float_columns, seq_sum, seq_diff, seq_sum_pow, seq_diff_pow, seq_pow, seq_map,
+              seq_ok, seq_quiet, seq_loud)
 
 
 def _register_types():
@@ -363,7 +385,7 @@ def _register_types():
     from ..types import ANY, Array, Scalar, Tuple
 
     vec = Array("float64", 1)
-    RULES[float_columns] = lambda inf, args, kwargs: Tuple((vec,) * len(args))
+    RULES[float_columns] = RULES[entry_float_columns] = lambda inf, args, kwargs: Tuple((vec,) * len(args))
     RULES[seq_sum] = RULES[seq_diff] = RULES[seq_sum_pow] = RULES[seq_diff_pow] = lambda inf, args, kwargs: Scalar(float)
     RULES[seq_pow] = RULES[seq_map] = lambda inf, args, kwargs: vec
     RULES[seq_ok] = lambda inf, args, kwargs: Scalar(bool)
