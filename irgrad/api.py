@@ -99,12 +99,17 @@ def _steady(f, args, seeded: bool, value: bool = True):
 def _steady_back(args, skip, d, tape, dy):
     if dy is None:
         return (None,) * len(args)
-    prev = _cells.cells  # runtime.fresh_cell_cotangents and restore_cell_cotangents, inline
-    _cells.cells = None
-    try:
+    if d.cell_free:
         cts = d.adjoint(tape, dy)
-    finally:
-        _cells.cells = prev
+    else:
+        prev = _cells.cells  # runtime.fresh_cell_cotangents and restore_cell_cotangents, inline
+        _cells.cells = None
+        try:
+            cts = d.adjoint(tape, dy)
+        finally:
+            _cells.cells = prev
+    if len(args) == 1:
+        return (_project(args[0], cts[skip]),)
     if skip:
         cts = cts[skip:]
     return tuple(map(_project, args, cts))

@@ -158,8 +158,10 @@ _METHOD_KWARGS = frozenset(("axis", "keepdims", "dtype"))
 
 try:
     from .fast_calls import ZERO_OPERAND_UFUNCS, is_zero_constant, mean_f64, zero_first, zero_second
+    from .inline_rules import sum_like as _SUM_LIKE
 except ImportError:  # pragma: no cover
     ZERO_OPERAND_UFUNCS = ()
+    _SUM_LIKE = None
 
 
 _INPLACE_BY_ID = {id(f): (f, s) for f, s in _INPLACE.items()}
@@ -267,6 +269,7 @@ class _Generator(Hooks):
         self.readers = None  # Var -> ids of the blocks that read it, when first needed
         self.folded: dict = {}  # Var read by a terminator -> its expression, written in the `if`/`return` itself
         self.consts: dict = {}  # id(value) -> (name, value)
+        self.skip_name = None  # the target of items a native unpack does not keep
         try:
             tree = structure(ir.blocks, self)
         except Unstructured:
@@ -337,6 +340,11 @@ class _Generator(Hooks):
                 return f"{wrap(a[0], ATOM)}({star})", ATOM
             if fn is ops.freevar and n == 2 and isinstance(s.args[1], Const) and type(s.args[1].value) is int:
                 return f"{wrap(a[0], ATOM)}.__closure__[{a[1][0]}].cell_contents", ATOM
+        if fn is _SUM_LIKE and not s.kwargs and len(a) == 2 and all(
+                isinstance(x, Var) and x not in folded for x in s.args):
+            # a cotangent summed to its operand's shape: most often the shapes already agree (no call then)
+            d, like = a[0][0], a[1][0]
+            return f"({d} if {d}.shape == {like}.shape else {self.bound(fn)}({d}, {like}))", ATOM
         if fn is not None and not s.kwargs and len(a) == 2 and any(fn is u for u in ZERO_OPERAND_UFUNCS):
             e = self.zero_operand(fn, s.args, a)
             if e is not None:
@@ -456,7 +464,15 @@ class _Generator(Hooks):
             else:
                 flush()
 
+        unpacks, taken = self.native_unpacks(block)
         for s in block.stmts:
+            if id(s) in taken:
+                continue
+            if id(s) in unpacks:  # `a, b = x` for unpack_sequence(x, 2) and its item reads
+                take(_evaluation_order(s))
+                flush()
+                out.append(Line(f"{unpacks[id(s)]} = {self.operand(s.args[0], folded)[0]}", s.line))
+                continue
             order = _statement_order(s)
             if order is not None:
                 take(order)
@@ -481,6 +497,41 @@ class _Generator(Hooks):
         else:
             flush()
         return out
+
+    def native_unpacks(self, block) -> tuple:
+        """`t = unpack_sequence(x, n)` followed at once by reads `t[k]` of distinct constant k, t read nowhere
+        else: Python's own `a, _, c = x` (the same ValueError where x has another length).  Returns (id of the
+        unpack -> its targets, ids of the reads it takes)."""
+        unpacks, taken = {}, set()
+        stmts = block.stmts
+        for i, s in enumerate(stmts):
+            if not (isinstance(s.fn, Const) and s.fn.value is ops.unpack_sequence and len(s.args) == 2
+                    and not s.kwargs and isinstance(s.args[1], Const) and type(s.args[1].value) is int):
+                continue
+            n = s.args[1].value
+            reads = {}
+            for r in stmts[i + 1:]:
+                if not (isinstance(r.fn, Const) and r.fn.value is operator.getitem and len(r.args) == 2
+                        and r.args[0] is s.var and isinstance(r.args[1], Const) and type(r.args[1].value) is int):
+                    break
+                k = r.args[1].value % n if -n <= r.args[1].value < n else None
+                if k is None or k in reads or r.var in self.alias:
+                    break
+                reads[k] = r
+            if not reads or self.uses.get(s.var, 0) != len(reads) or s.var in self.alias or n > 32:
+                continue
+            names = [self.local[reads[k].var] if k in reads and self.uses.get(reads[k].var) else None
+                     for k in range(n)]
+            used = [t for t in names if t is not None]
+            if len(set(used)) != len(used):  # two reads coalesced into one name: leave them as they are
+                continue
+            if None in names:
+                if self.skip_name is None:
+                    self.skip_name = self.names.take("_unused")
+                names = [self.skip_name if t is None else t for t in names]
+            unpacks[id(s)] = ", ".join(names) + ("," if n == 1 else "")
+            taken.update(id(r) for r in reads.values())
+        return unpacks, taken
 
     def fresh(self, base: str) -> str:
         return self.names.take(base)

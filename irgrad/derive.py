@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from . import types as T
 from .errors import UnsupportedError
+from .ir import Const
 from .runtime import has_float_data
 from .rules import registry
 
@@ -153,6 +154,9 @@ class Derived:
     version: int
     # `gradient`'s forward when it need not compute the result (value_free.py): made on first use, False if none
     value_free: object = None
+    # The adjoint calls nothing made at run time (no pullback closure from the tape): then it cannot reach the
+    # cotangents of closure cells, and a top-level call need not give it a store of its own (api._steady_back).
+    cell_free: bool = False
 
     def valid(self) -> bool:
         if self.version != registry.version():
@@ -503,7 +507,9 @@ def _derive(func, argtypes, active) -> Derived:
         raise UnsupportedError(f"{func.__qualname__}: the traced IR takes {len(ir.entry.args)} arguments, "
                                f"the call binds {len(argtypes)}")
     t = transform(ir, active)
-    return Derived(t, executable(t.forward), executable(t.adjoint), list(ir.meta.assumptions), version)
+    cell_free = all(isinstance(st.fn, Const) for _, st in t.adjoint.stmts())
+    return Derived(t, executable(t.forward), executable(t.adjoint), list(ir.meta.assumptions), version,
+                   cell_free=cell_free)
 
 
 def entry_mask(plan, nlead: int, mask) -> tuple:

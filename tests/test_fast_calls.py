@@ -1,5 +1,7 @@
 """The faster spellings codegen writes (`irgrad.fast_calls`) and the BLAS form of a kept-axis cotangent sum
 (`tangent.sum_kept`): the same values as what they replace, and used where they should be."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -100,3 +102,68 @@ def test_sum_kept_of_other_arrays_is_numpys():
     assert np.allclose(sum_kept(strided, (0,)), strided.sum(axis=0, keepdims=True))
     nan = np.array([[1.0, np.nan], [np.inf, 2.0]])
     assert np.array_equal(sum_kept(nan, (0,)), nan.sum(axis=0, keepdims=True), equal_nan=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Generated-code forms: Python's own unpacking, the shape test before `sum_like`, the adjoint without a cell store
+
+
+def unpacking(params, data):
+    W, b = params
+    X, = data
+    return np.sum(np.maximum(W @ X + b, 0.0))
+
+
+def test_tuple_unpacking_is_pythons_own():
+    W, b, X = np.ones((3, 2)), np.ones((3, 1)), np.ones((2, 4))
+    src = codegen.source(irgrad.code_adjoint(unpacking, (W, b), (X,)).forward)
+    assert "W, b = params" in src and "X, = data" in src and "unpack_sequence" not in src
+    irgrad.gradient(unpacking, (W, b), (X,))
+    with pytest.raises(ValueError, match="too many values to unpack"):
+        irgrad.gradient(unpacking, (W, b), (X,))  # (the steady path)
+        unpacking((W, b, b), (X,))
+    for bad in ((W, b, b), (W,)):
+        with pytest.raises(ValueError) as mine:
+            irgrad.gradient(unpacking, bad, (X,))
+        with pytest.raises(ValueError) as theirs:
+            unpacking(bad, (X,))
+        assert str(mine.value) == str(theirs.value)
+
+
+def bias_layer(W, b, X):
+    return np.sum(np.tanh(W @ X + b))
+
+
+def test_sum_like_is_skipped_where_shapes_agree_and_still_sums_where_not():
+    W, X = np.random.default_rng(4).standard_normal((3, 2)), np.random.default_rng(5).standard_normal((2, 4))
+    src = codegen.source(irgrad.code_adjoint(bias_layer, W, np.ones((3, 1)), X).adjoint)
+    assert ".shape ==" in src and "sum_like(" in src
+    for b in (np.full((3, 1), 0.1), np.full((3, 4), 0.1), np.full((1, 4), 0.1)):
+        g = irgrad.gradient(bias_layer, W, b, X)
+        t = 1 - np.tanh(W @ X + b) ** 2
+        assert g[1].shape == b.shape
+        assert np.allclose(g[1], np.sum(t, axis=tuple(i for i in range(2) if b.shape[i] == 1), keepdims=True))
+
+
+def closure_over_argument(w):
+    scale = lambda x: w * x  # noqa: E731 - w lives in a cell of outer's frame
+    return scale(2.0) + scale(w)
+
+
+def sorted_weights(x, w):
+    return np.sum(np.sort(x) * w)  # sort's rule: a pullback closure on the tape
+
+
+def test_an_adjoint_that_calls_no_pullback_runs_without_a_cell_store():
+    from irgrad import derive
+    irgrad.clear_cache()
+    W, X = np.ones((3, 2)), np.ones((2, 4))
+    irgrad.gradient(bias_layer, W, np.ones((3, 1)), X)
+    assert all(d.cell_free for d in derive._cache.values())
+    irgrad.clear_cache()
+    x, w = np.array([3.0, -1.0, 2.0]), np.array([1.0, 2.0, 4.0])
+    for _ in range(3):
+        assert np.array_equal(irgrad.gradient(sorted_weights, x, w)[0], np.array([4.0, 1.0, 2.0]))
+    assert not all(d.cell_free for d in derive._cache.values())
+    for _ in range(3):
+        assert math.isclose(irgrad.gradient(closure_over_argument, 1.7)[0], 2.0 + 2 * 1.7, rel_tol=1e-12)
