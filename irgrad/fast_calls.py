@@ -53,14 +53,16 @@ def _zeros(shape):
 def zero_first(ufunc, c, x):
     """`ufunc(c, x)`, c a constant 0 or 0.0."""
     if type(x) is _NDARRAY and x.dtype is _F64 and 0 < x.size <= _MAX_ZEROS:
-        return ufunc(_zeros(x.shape), x)
+        z = _ZEROS.get(x.shape)  # (_zeros inline: this runs once per layer per call)
+        return ufunc(z if z is not None else _zeros(x.shape), x)
     return ufunc(c, x)
 
 
 def zero_second(ufunc, x, c):
     """`ufunc(x, c)`, c a constant 0 or 0.0."""
     if type(x) is _NDARRAY and x.dtype is _F64 and 0 < x.size <= _MAX_ZEROS:
-        return ufunc(x, _zeros(x.shape))
+        z = _ZEROS.get(x.shape)
+        return ufunc(x, z if z is not None else _zeros(x.shape))
     return ufunc(x, c)
 
 

@@ -137,6 +137,8 @@ def _cross_entropy_parts(dy, ls, y, axis):
 def cross_entropy_adjoint(dy, ls, y, axis):
     """The cotangent of ls: -(dy / n) * y, n the number of terms the mean averages (y spread over the products'
     shape and summed back to ls's, where y broadcasts)."""
+    if type(y) is np.ndarray and y.shape == ls.shape and ls.shape[axis]:  # labels like the logits: the usual
+        return y * -(dy / (ls.size // ls.shape[axis]))
     c, shape = _cross_entropy_parts(dy, ls, y, axis)
     d = y * c
     return d if shape is None else np.array(fit_cotangent(ls, np.broadcast_to(d, shape)))
