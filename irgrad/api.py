@@ -85,7 +85,8 @@ def _steady(f, args, seeded: bool, value: bool = True):
         if vf is None:
             vf = derive.value_free_forward(d)
         if vf:  # the result is a float64 scalar (its seed np.float64(1.0)), not computed
-            return None, _steady_back(args, skip, d, vf(*entry)[1], _ONE64)
+            forward, adjoint, cell_free = vf
+            return None, _steady_back(args, skip, d, forward(*entry)[1], _ONE64, adjoint, cell_free)
     y, tape = d.forward(*entry)
     if not seeded:
         return y, partial(_steady_back, args, skip, d, tape)
@@ -96,16 +97,18 @@ def _steady(f, args, seeded: bool, value: bool = True):
     return y, _steady_back(args, skip, d, tape, dy)
 
 
-def _steady_back(args, skip, d, tape, dy):
+def _steady_back(args, skip, d, tape, dy, adjoint=None, cell_free=False):
     if dy is None:
         return (None,) * len(args)
-    if d.cell_free:
-        cts = d.adjoint(tape, dy)
+    if adjoint is None:
+        adjoint, cell_free = d.adjoint, d.cell_free
+    if cell_free:
+        cts = adjoint(tape, dy)
     else:
         prev = _cells.cells  # runtime.fresh_cell_cotangents and restore_cell_cotangents, inline
         _cells.cells = None
         try:
-            cts = d.adjoint(tape, dy)
+            cts = adjoint(tape, dy)
         finally:
             _cells.cells = prev
     if len(args) == 1:

@@ -485,16 +485,32 @@ def specialised_ir(func, argtypes):
 
 
 def value_free_forward(d: Derived):
-    """d's forward without the result (`value_free.value_free_ir`), compiled on first use; False when there is
-    none (the result is not certainly a float64 scalar, or nothing would be left out)."""
+    """(forward, adjoint, cell_free) of d without the result (`value_free.py`), compiled on first use; False when
+    there is none (the result is not certainly a float64 scalar, or nothing would be left out).  Where a
+    cross-entropy's log-probabilities are read by nothing else, the primal is transformed again with the two merged
+    (its own forward and adjoint); otherwise d's adjoint serves."""
     if d.value_free is None:
+        from .adjoint import transform
         from .execute import executable
-        from .value_free import value_free_ir
+        from .value_free import merge_cross_entropy, value_free_ir
         with _lock:
             if d.value_free is None:
-                ir = value_free_ir(d.transform.forward)
-                d.value_free = executable(ir) if ir is not None else False
+                t = d.transform
+                primal = t.primal.copy()
+                if merge_cross_entropy(primal):
+                    t = transform(primal, tuple(a in d.transform.active for a in primal.entry.args))
+                ir = value_free_ir(t.forward)
+                if ir is None:
+                    d.value_free = False
+                elif t is d.transform:
+                    d.value_free = (executable(ir), d.adjoint, d.cell_free)
+                else:
+                    d.value_free = (executable(ir), executable(t.adjoint), _cell_free(t))
     return d.value_free
+
+
+def _cell_free(t) -> bool:
+    return all(isinstance(st.fn, Const) for _, st in t.adjoint.stmts())
 
 
 def _derive(func, argtypes, active) -> Derived:
@@ -507,9 +523,8 @@ def _derive(func, argtypes, active) -> Derived:
         raise UnsupportedError(f"{func.__qualname__}: the traced IR takes {len(ir.entry.args)} arguments, "
                                f"the call binds {len(argtypes)}")
     t = transform(ir, active)
-    cell_free = all(isinstance(st.fn, Const) for _, st in t.adjoint.stmts())
     return Derived(t, executable(t.forward), executable(t.adjoint), list(ir.meta.assumptions), version,
-                   cell_free=cell_free)
+                   cell_free=_cell_free(t))
 
 
 def entry_mask(plan, nlead: int, mask) -> tuple:

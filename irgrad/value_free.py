@@ -19,7 +19,7 @@ from .rules import fused
 from .types import Array
 
 # Dead calls that may go although `is_pure` cannot tell they would not raise: their adjoint raises instead.
-DROPPABLE = {fused.cross_entropy}
+DROPPABLE = {fused.cross_entropy, fused.logit_cross_entropy}
 # Reductions of one array to a number (no keywords): they do not raise on an ndarray (an empty mean warns).
 _REDUCTIONS = {np.sum, np.mean}
 
@@ -36,6 +36,40 @@ def _droppable(s, types) -> bool:
         isinstance(types.get(s.args[0]), Array)
 
 
+def merge_cross_entropy(ir: IR) -> bool:
+    """`ls = logsoftmax(x, k); v = cross_entropy(ls, y, k, f)`, ls read by nothing else, becomes
+    `v = logit_cross_entropy(x, y, k, f)` (in place, in a copy of the primal IR): the value-free forward then drops
+    it whole, and its adjoint recomputes the softmax from x (which a relu before it keeps anyway) rather than the
+    forward computing ls for it.  Returns whether anything was merged."""
+    uses: dict = {}
+    defs = {}
+    for b in ir.blocks:
+        for s in b.stmts:
+            defs[s.var] = (b, s)
+            for x in s.operands():
+                if isinstance(x, Var):
+                    uses[x] = uses.get(x, 0) + 1
+        for x in (b.term.operands() if b.term is not None else ()):
+            if isinstance(x, Var):
+                uses[x] = uses.get(x, 0) + 1
+    merged = False
+    for b in ir.blocks:
+        for s in list(b.stmts):
+            if not (isinstance(s.fn, Const) and s.fn.value is fused.cross_entropy and isinstance(s.args[0], Var)):
+                continue
+            ls = s.args[0]
+            d = defs.get(ls)
+            if d is None or d[0] is not b or uses.get(ls) != 1:
+                continue
+            lsm = d[1]
+            if not (isinstance(lsm.fn, Const) and lsm.fn.value is fused.logsoftmax and lsm.args[1] == s.args[2]):
+                continue
+            b.stmts.remove(lsm)
+            s.fn, s.args = Const(fused.logit_cross_entropy), (lsm.args[0],) + tuple(s.args[1:])
+            merged = True
+    return merged
+
+
 def _float64_array(x, types) -> bool:
     t = types.get(x) if isinstance(x, Var) else None
     return isinstance(t, Array) and t.dtype == "float64" and t.ndim is not None
@@ -46,7 +80,7 @@ def _scalar_root(s, types) -> bool:
     if s is None or not isinstance(s.fn, Const) or s.kwargs or not s.args:
         return False
     fn = s.fn.value
-    if fn is fused.cross_entropy:
+    if fn is fused.cross_entropy or fn is fused.logit_cross_entropy:
         return _float64_array(s.args[0], types)
     return fn in _REDUCTIONS and len(s.args) == 1 and _float64_array(s.args[0], types)
 

@@ -76,6 +76,13 @@ def cross_entropy(ls, y, axis, ls_first):
     return mean_f64(-_reduce(t, axis=axis))
 
 
+def logit_cross_entropy(x, y, axis, ls_first):
+    """`cross_entropy(logsoftmax(x, axis), y, axis, ls_first)` in one operation: what `gradient`'s value-free
+    derivation uses where nothing else reads the log-probabilities (value_free.py), so that neither is computed
+    in its forward; its derivative recomputes the softmax from x."""
+    return cross_entropy(logsoftmax(x, axis), y, axis, ls_first)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Adjoint helpers: the cotangent of the fused operation's array operand.  Each writes only into arrays it made.
 
@@ -149,6 +156,20 @@ def cross_entropy_adjoint_y(dy, ls, y, axis):
     c, shape = _cross_entropy_parts(dy, ls, y, axis)
     d = ls * c
     return d if shape is None else np.array(fit_cotangent(y, np.broadcast_to(d, shape)))
+
+
+def logit_cross_entropy_adjoint(dy, x, y, axis):
+    """The cotangent of x: g - softmax(x) * sum(g, axis), g = -(dy / n) * y the log-probabilities' cotangent."""
+    g = cross_entropy_adjoint(dy, x, y, axis)  # x has the log-probabilities' shape
+    e = np.exp(x)
+    e /= _reduce(e, axis=axis, keepdims=True)
+    e *= _reduce(g, axis=axis, keepdims=True)
+    np.subtract(g, e, out=e)
+    return e
+
+
+def logit_cross_entropy_adjoint_y(dy, x, y, axis):
+    return cross_entropy_adjoint_y(dy, logsoftmax(x, axis), y, axis)
 
 
 def _row_picks(p, axis, idx):
@@ -268,6 +289,16 @@ def cross_entropy_rrule(ls, y, axis, ls_first):
     return value, named(pullback, "cross_entropy")
 
 
+@rrule(logit_cross_entropy)
+def logit_cross_entropy_rrule(x, y, axis, ls_first):
+    value = logit_cross_entropy(x, y, axis, ls_first)
+
+    def pullback(dy):
+        return (fit_cotangent(x, logit_cross_entropy_adjoint(dy, x, y, axis)),
+                logit_cross_entropy_adjoint_y(dy, x, y, axis) if differentiable(y) else None, None, None)
+    return value, named(pullback, "logit_cross_entropy")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Inline rules.  `idioms` only puts these operations in place with a float array operand of known ndim (a float
 # for sigmoid_math) and constant other operands, so the categories below are what the rewrite made; an axis that
@@ -311,19 +342,26 @@ def _logsoftmax_make(cats, s, need):
     return inline_rules._rule({"y"}, lambda E, dy, saved: [E.call(logsoftmax_adjoint, dy, saved["y"], axis), None])
 
 
-def _cross_entropy_make(cats, s, need):
-    axis = s.args[2].value
+def _cross_entropy_maker(adjoint, adjoint_y):
+    def make(cats, s, need):
+        axis = s.args[2].value
 
-    def emit(E, dy, saved):
-        ls, y = saved[0], saved[1] if isinstance(s.args[1], Var) else s.args[1]
-        return [E.call(cross_entropy_adjoint, dy, ls, y, axis) if need[0] else None,
-                E.call(cross_entropy_adjoint_y, dy, ls, y, axis) if need[1] else None, None, None]
-    return inline_rules._rule({0} | ({1} if isinstance(s.args[1], Var) else set()), emit)
+        def emit(E, dy, saved):
+            ls, y = saved[0], saved[1] if isinstance(s.args[1], Var) else s.args[1]
+            return [E.call(adjoint, dy, ls, y, axis) if need[0] else None,
+                    E.call(adjoint_y, dy, ls, y, axis) if need[1] else None, None, None]
+        return inline_rules._rule({0} | ({1} if isinstance(s.args[1], Var) else set()), emit)
+    return make
+
+
+def _two_arrays_then_constants(cats, s):
+    return cats[:2] == ["a", "a"] and all(isinstance(a, Const) for a in s.args[2:])
 
 
 inline_rules.RULES.update({
-    cross_entropy: (lambda cats, s: cats[:2] == ["a", "a"] and all(isinstance(a, Const) for a in s.args[2:]),
-                    _cross_entropy_make),
+    cross_entropy: (_two_arrays_then_constants, _cross_entropy_maker(cross_entropy_adjoint, cross_entropy_adjoint_y)),
+    logit_cross_entropy: (_two_arrays_then_constants,
+                          _cross_entropy_maker(logit_cross_entropy_adjoint, logit_cross_entropy_adjoint_y)),
     sigmoid: (lambda cats, s: _array_then_constants(cats, s) and _ones(s), _sigmoid_make),
     sigmoid_math: (lambda cats, s: _float_then_constants(cats, s) and _ones(s), _sigmoid_math_make),
     softmax: (_array_then_constants, _softmax_make),
@@ -331,4 +369,5 @@ inline_rules.RULES.update({
 })
 
 # Each adjoint helper above returns a new array (it never passes dy through): the adjoint may update it in place.
-inline_rules.FRESH_RESULTS.update({sigmoid_adjoint, softmax_adjoint, logsoftmax_adjoint, cross_entropy_adjoint})
+inline_rules.FRESH_RESULTS.update({sigmoid_adjoint, softmax_adjoint, logsoftmax_adjoint, cross_entropy_adjoint,
+                                   logit_cross_entropy_adjoint})
