@@ -253,7 +253,7 @@ class _Generator(Hooks):
         self.file = os.path.basename(ir.meta.filename) if ir.meta.filename not in ("?", "") else None
         self.names = _Names({_FACTORY})
         self.fname = self.names.take(name or (ir.meta.name if ir.meta.name not in ("?", "") else "f"))
-        self.uses = _use_counts(ir)
+        self.uses = ir.use_counts()
         printed = Namer(ir)
         self.alias = _copies(ir)
         self.local = {}
@@ -667,15 +667,6 @@ def _single_users(ir: IR) -> dict:
         if read is not None and sum(x is read for x in t.operands()) == 1:
             user[read] = (b, t.line)
     return user
-
-
-def _use_counts(ir: IR) -> dict:
-    uses: dict = {}
-    for b in ir.blocks:
-        for x in _block_operands(b):
-            if isinstance(x, Var):
-                uses[x] = uses.get(x, 0) + 1
-    return uses
 
 
 def _copies(ir: IR) -> dict:

@@ -261,6 +261,20 @@ class IR:
             new[id(b)].term = t
         return IR([new[id(b)] for b in self.blocks], self.meta)
 
+    def use_counts(self) -> dict:
+        """Var -> how many operands of statements and terminators it is."""
+        uses: dict = {}
+        for b in self.blocks:
+            for s in b.stmts:
+                for o in s.operands():
+                    if isinstance(o, Var):
+                        uses[o] = uses.get(o, 0) + 1
+            if b.term is not None:
+                for o in b.term.operands():
+                    if isinstance(o, Var):
+                        uses[o] = uses.get(o, 0) + 1
+        return uses
+
     def types(self) -> dict:
         """Var -> Type for every variable defined in the IR."""
         out = {}

@@ -13,7 +13,6 @@ cotangent known only at run time, a `SymAdded`: one `add_items` call for all the
 """
 from __future__ import annotations
 
-import itertools
 import operator
 
 import numpy as np
@@ -308,16 +307,6 @@ def adjoint_ir(ir: IR, active: set, plans: list, meta) -> IR:
     return adj
 
 
-def _use_counts(ir: IR) -> dict:
-    """Var -> how many operands of statements and terminators it is."""
-    uses: dict = {}
-    for b in ir.blocks:
-        for o in itertools.chain(*(s.operands() for s in b.stmts), b.term.operands() if b.term else ()):
-            if isinstance(o, Var):
-                uses[o] = uses.get(o, 0) + 1
-    return uses
-
-
 # Operations whose result is a new array the adjoint owns (when it is an array at all).
 _FRESH = (operator.mul, operator.add, operator.sub, operator.truediv, operator.neg, operator.matmul,
           inline_rules.fill_array)
@@ -334,7 +323,7 @@ def in_place_masks(ir: IR) -> IR:
     """`masked(g, m)` (a cotangent times a bool mask of its shape, see inline_rules) becomes `g *= m` when g is a
     temporary the adjoint made itself in the same block (by arithmetic: never dy, a saved value or what a helper
     may have passed through) that nothing else reads, else `g * m`."""
-    uses = _use_counts(ir)
+    uses = ir.use_counts()
     for b in ir.blocks:
         owned = set()
         for s in b.stmts:
@@ -357,7 +346,7 @@ def drop_unread_fields(ir: IR) -> IR:
     pops = {s.var for _, s in ir.stmts() if s.fn == Const(list.pop) or (
         s.fn == Const(operator.getitem) and s.args[0] is tape and isinstance(s.args[1], Const))} | {tape}
     while True:
-        used = _use_counts(ir)
+        used = ir.use_counts()
         dropped = False
         for b in ir.blocks:
             keep = [s for s in b.stmts if s.var in used or not (

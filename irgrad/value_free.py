@@ -41,17 +41,8 @@ def merge_cross_entropy(ir: IR) -> bool:
     `v = logit_cross_entropy(x, y, k, f)` (in place, in a copy of the primal IR): the value-free forward then drops
     it whole, and its adjoint recomputes the softmax from x (which a relu before it keeps anyway) rather than the
     forward computing ls for it.  Returns whether anything was merged."""
-    uses: dict = {}
-    defs = {}
-    for b in ir.blocks:
-        for s in b.stmts:
-            defs[s.var] = (b, s)
-            for x in s.operands():
-                if isinstance(x, Var):
-                    uses[x] = uses.get(x, 0) + 1
-        for x in (b.term.operands() if b.term is not None else ()):
-            if isinstance(x, Var):
-                uses[x] = uses.get(x, 0) + 1
+    uses = ir.use_counts()
+    defs = {s.var: (b, s) for b, s in ir.stmts()}
     merged = False
     for b in ir.blocks:
         for s in list(b.stmts):
@@ -101,12 +92,7 @@ def value_free_ir(fwd: IR):
             pair.args = (Const(None), pair.args[1])
     dropped = 0
     while True:
-        used = set()
-        for b in ir.blocks:
-            for s in b.stmts:
-                used.update(x for x in s.operands() if isinstance(x, Var))
-            if b.term is not None:
-                used.update(x for x in b.term.operands() if isinstance(x, Var))
+        used = ir.use_counts()
         before = dropped
         for b in ir.blocks:
             keep = [s for s in b.stmts if s.var in used or not _droppable(s, types)]
