@@ -83,25 +83,11 @@ class _ForLoop:
         return self.body.term.args
 
 
-def _uses(ir) -> dict:
-    """Var -> number of uses (operands of statements and terminators)."""
-    n: dict = {}
-    for b in ir.blocks:
-        for s in b.stmts:
-            for x in s.operands():
-                if isinstance(x, Var):
-                    n[x] = n.get(x, 0) + 1
-        for x in b.term.operands():
-            if isinstance(x, Var):
-                n[x] = n.get(x, 0) + 1
-    return n
-
-
 def _for_loops(ir) -> list:
     """The `for` loops of the shape above, innermost (smallest) first."""
     preds = cfg.predecessors(ir)
     defs = {s.var: (b, s) for b in ir.blocks for s in b.stmts}
-    uses = _uses(ir)
+    uses = ir.use_counts()
     out = []
     for loop in reversed(cfg.natural_loops(ir)):
         h = loop.header
@@ -278,7 +264,7 @@ def _list_operand(x, types) -> bool:
 def _vector_plan(ir, loop: _ForLoop):
     """What the loop computes, as a plan for array code; raises _Refuse when the loop does not qualify."""
     types = ir.types()
-    uses = _uses(ir)
+    uses = ir.use_counts()
     defs = {s.var: s for _, s in ir.stmts()}
     src = loop.iter_stmt.args[0]
     zip_stmt = defs.get(src) if isinstance(src, Var) else None
