@@ -12,11 +12,14 @@ NumPy's `sum` calls), so its value is bitwise the user's; only its derivative ch
 | `logsoftmax(x, axis)` | `x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))` | `dx = dy - exp(y) * sum(dy, axis)` |
 | `log_softmax_pick(s, axis, idx)` | `np.log(softmax(s, axis)[idx])` | `ds = G - p * sum(G, axis)`, G = dy at idx |
 | `cross_entropy(ls, y, axis, ls_first)` | `np.mean(-np.sum(y * ls, axis=axis))`, ls = `logsoftmax(x, axis)` | `dls = -(dy / n) * y` |
+| `logit_cross_entropy(x, y, axis, ls_first)` | the two above in one (only in `gradient`'s value-free derivation) | `dx = g - softmax(x) * sum(g, axis)` |
 
 (sums over `axis` keep the reduced axes, but for the cross-entropy's, which the mean then averages: n is the count
 of what it averages.)  The cross-entropy's value is needed by nobody but the caller, and its derivative needs
 only `ls`, `y` and their shapes: a `gradient` that does not return the value drops it (`value_free.py`), and the
-adjoint then checks the shapes itself (`y * ls` where they differ, which raises where the forward would have).  No max-shift is added: the value is the user's, overflow included.
+adjoint then checks the shapes itself (`y * ls` where they differ, which raises where the forward would have).
+No max-shift is added: the value is the user's, overflow included.
+
 Each has an rrule (for the interpreter and for operands the inline rules do not take, e.g. a tuple axis) and an
 inline rule (`inline_rules.RULES`) whose adjoint calls one helper below, which works in place on its own
 temporaries; but `log_softmax_pick`, whose index operand has no inline-rule category, has its rrule only (the
