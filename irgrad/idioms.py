@@ -8,6 +8,7 @@ order: bitwise the same value) and has a fused derivative.
 | the same with `math.exp` | `fused.sigmoid_math(z, 1, 1)` (z a float) |
 | `e = np.exp(s); e / np.sum(e, axis=k, keepdims=True)` | `fused.softmax(s, k)` |
 | `x - np.log(np.sum(np.exp(x), axis=k, keepdims=True))` | `fused.logsoftmax(x, k)` |
+| the same of x = `x0 - np.max(x0, axis=k, keepdims=True)` (or `x0.max(...)`) | `fused.logsoftmax_shifted(x0, k)` |
 | `np.log(p[idx])`, p = `fused.softmax(s, k)` (rewritten above), idx with no derivative | `fused.log_softmax_pick(s, k, idx)` |
 | `np.mean(-np.sum(y * ls, axis=k))`, ls = `fused.logsoftmax(x, k)` (rewritten above), or `ls * y` | `fused.cross_entropy(ls, y, k, ls_first)` |
 
@@ -150,19 +151,26 @@ class _Rewriter:
     def sum_of(self, t, block):
         """For `t = np.sum(e, axis=k, keepdims=c)` or `t = e.sum(axis=k, keepdims=c)` (t used once): (e, k, c,
         [its statements]); None otherwise (or when an operand is not constant, or any other argument is given)."""
+        return self.reduction_of(t, block, (np.sum,), "sum", np.ndarray.sum)
+
+    def max_of(self, t, block):
+        """The same for `np.max(e, ...)` (or `np.amax`) and `e.max(...)`."""
+        return self.reduction_of(t, block, (np.max, np.amax), "max", np.ndarray.max)
+
+    def reduction_of(self, t, block, fns, name, method):
         if not isinstance(t, Var) or self.uses.get(t, 0) != 1 or self.defs.get(t, (None,))[0] is not block:
             return None
         s = self.defs[t][1]
         stmts = [s]
-        if isinstance(s.fn, Const) and s.fn.value is np.sum:
+        if isinstance(s.fn, Const) and any(s.fn.value is f for f in fns):
             if not s.args or len(s.args) > 2:
                 return None
             e, positional = s.args[0], s.args[1:]
         elif isinstance(s.fn, Var):  # e.sum(...): %m = getattr(e, 'sum') used once, as this callee
             m = self.stmt(s.fn, block, (getattr,))
             tm = self.types.get(s.fn)
-            if m is None or len(m.args) != 2 or m.kwargs or m.args[1] != Const("sum") or \
-                    not isinstance(tm, Method) or tm.func is not np.ndarray.sum:
+            if m is None or len(m.args) != 2 or m.kwargs or m.args[1] != Const(name) or \
+                    not isinstance(tm, Method) or tm.func is not method:
                 return None
             e, positional = m.args[0], s.args
             if len(positional) > 1:
@@ -253,7 +261,24 @@ class _Rewriter:
         chain = [ex, *reversed(red[3]), lg, root]
         if not (_float_array(tx) and _float_array(ex.type, tx) and _float_array(root.type, tx)):
             return None
+        shifted = self.shift_of(x, b, red[1])
+        if shifted is not None:  # x = x0 - max(x0, axis=k, keepdims=True), read by the idiom alone
+            return fused.logsoftmax_shifted, (shifted[0], red[1]), shifted[1] + chain
         return fused.logsoftmax, (x, red[1]), chain
+
+    def shift_of(self, x, b, axis):
+        """For x = `x0 - m`, m = `max(x0, axis=axis, keepdims=True)`, x read twice (by exp and by the log-softmax's
+        subtraction) and m once: (x0, [their statements]); else None."""
+        sub = self.stmt(x, b, (operator.sub,), uses=2)
+        if sub is None or sub.kwargs or len(sub.args) != 2 or not isinstance(sub.args[0], Var):
+            return None
+        red = self.max_of(sub.args[1], b)
+        if red is None or red[0] is not sub.args[0] or red[1] != axis or red[2] is not True:
+            return None
+        tx = self.types.get(x)
+        if not (_float_array(self.types.get(sub.args[0]), tx) and _float_array(sub.type, tx)):
+            return None
+        return sub.args[0], [*reversed(red[3]), sub]
 
     def log_softmax_pick(self, b, root):
         """root: `np.log(v)`, v = `p[idx]` (idx an index with no derivative), p = `fused.softmax(s, k)` (the
@@ -295,7 +320,8 @@ class _Rewriter:
         for k in (0, 1):
             ls, y = prod.args[k], prod.args[1 - k]
             d = self.defs.get(ls) if isinstance(ls, Var) else None
-            if d is not None and isinstance(d[1].fn, Const) and d[1].fn.value is fused.logsoftmax \
+            if d is not None and isinstance(d[1].fn, Const) and d[1].fn.value in (fused.logsoftmax,
+                                                                                   fused.logsoftmax_shifted) \
                     and d[1].args[1] == Const(red[1]):
                 break
         else:

@@ -53,10 +53,12 @@ def merge_cross_entropy(ir: IR) -> bool:
             if d is None or d[0] is not b or uses.get(ls) != 1:
                 continue
             lsm = d[1]
-            if not (isinstance(lsm.fn, Const) and lsm.fn.value is fused.logsoftmax and lsm.args[1] == s.args[2]):
+            if not (isinstance(lsm.fn, Const) and lsm.fn.value in (fused.logsoftmax, fused.logsoftmax_shifted)
+                    and lsm.args[1] == s.args[2]):
                 continue
             b.stmts.remove(lsm)
-            s.fn, s.args = Const(fused.logit_cross_entropy), (lsm.args[0],) + tuple(s.args[1:])
+            shifted = Const(lsm.fn.value is fused.logsoftmax_shifted)
+            s.fn, s.args = Const(fused.logit_cross_entropy), (lsm.args[0],) + tuple(s.args[1:]) + (shifted,)
             merged = True
     return merged
 

@@ -344,7 +344,7 @@ COVERED_BY_GRADIENT_TESTS = {
     sequences.seq_diff_pow, sequences.seq_map,
     # fused idioms (tests/test_idioms.py checks them with check_rrule and through whole gradients)
     fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.log_softmax_pick, fused.cross_entropy,
-    fused.logit_cross_entropy,
+    fused.logit_cross_entropy, fused.logsoftmax_shifted,
 }
 
 SPECS: list = merge_tables(ELEMENTWISE, OPERATORS, PYMATH, REDUCTIONS, PLUMBING)

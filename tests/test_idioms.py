@@ -30,7 +30,7 @@ A = rng.standard_normal((3, 4))
 B = rng.standard_normal((4, 5))
 W = rng.standard_normal((5, 4))
 FUSED = (fused.sigmoid, fused.sigmoid_math, fused.softmax, fused.logsoftmax, fused.log_softmax_pick,
-         fused.cross_entropy)
+         fused.cross_entropy, fused.logsoftmax_shifted)
 
 
 
@@ -547,8 +547,58 @@ def test_log_probabilities_read_elsewhere_are_not_merged():
     assert d.value_free[1] is d.adjoint
 
 
+def nn_like(x, Y):  # irgrad.nn.logit_cross_entropy: the log-softmax of max-shifted logits
+    shifted = x - np.max(x, axis=0, keepdims=True)
+    ls = shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))
+    return np.mean(-np.sum(Y * ls, axis=0))
+
+
+def method_max_like(x):
+    shifted = x - x.max(axis=1, keepdims=True)
+    return np.sum(np.cos(shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))))
+
+
+@pytest.mark.parametrize("f, args", [
+    (nn_like, (A * 40, np.abs(rng.standard_normal((3, 4))))),  # large logits: the shift keeps them finite
+    (method_max_like, (A,)),
+])
+def test_logsoftmax_of_max_shifted_logits(f, args):
+    ir = primal(f, *args)
+    assert fused.logsoftmax_shifted in [s.fn.value for s in fused_stmts(ir)], ir
+    y, g = fused_gradient(f, *args)
+    assert bitwise_equal(y, f(*args))
+    y0, g0 = unfused_gradient(f, *args)
+    assert_close(g, g0, rtol=1e-10, atol=1e-12, what="fused vs unfused gradient")
+    check_grad(f, *args)
+    for _ in range(2):
+        assert_close(irgrad.gradient(f, *args), g, rtol=1e-12, atol=1e-15, what="gradient vs withgradient")
+
+
+def test_shift_read_elsewhere_is_a_plain_logsoftmax():
+    def f(x):
+        s = x - np.max(x, axis=0, keepdims=True)
+        return np.sum(s * (s - np.log(np.sum(np.exp(s), axis=0, keepdims=True))))
+    fns = [s.fn.value for s in fused_stmts(primal(f, A))]
+    assert fused.logsoftmax in fns and fused.logsoftmax_shifted not in fns
+    check_grad(f, A)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_rrule_logsoftmax_shifted(axis):
+    check_rrule(fused.logsoftmax_shifted, A * 10, axis)
+    x = A * 10
+    assert bitwise_equal(fused.logsoftmax_shifted(x, axis),
+                         fused.logsoftmax(x - np.max(x, axis=axis, keepdims=True), axis))
+    big = A * 1000  # exp of the unshifted logits overflows; the shifted log-softmax and its softmax do not
+    Y = np.abs(rng.standard_normal(A.shape))
+    g = fused.logit_cross_entropy_adjoint(1.0, big, Y, axis, True)
+    assert np.isfinite(g).all()
+    assert np.isfinite(fused.logit_cross_entropy(big, Y, axis, False, True))
+
+
 @pytest.mark.parametrize("axis, ls_first", [(0, False), (1, True)])
 def test_rrule_logit_cross_entropy(axis, ls_first):
+    check_rrule(fused.logit_cross_entropy, A, np.abs(rng.standard_normal(A.shape)), axis, ls_first, True)
     check_rrule(fused.logit_cross_entropy, A, np.abs(rng.standard_normal(A.shape)), axis, ls_first)
     check_rrule(fused.logit_cross_entropy, A, np.abs(rng.standard_normal((1, 4))), axis, ls_first)
     assert bitwise_equal(fused.logit_cross_entropy(A, A * 0.5, axis, ls_first),

@@ -10,6 +10,7 @@ NumPy's `sum` calls), so its value is bitwise the user's; only its derivative ch
 | `sigmoid_math(z, a, b)` | `b / (a + math.exp(-z))`, a = b = 1 | the same, in float arithmetic |
 | `softmax(s, axis)` | `e = np.exp(s); e / np.sum(e, axis=axis, keepdims=True)` | `ds = y * (dy - sum(dy * y, axis))` |
 | `logsoftmax(x, axis)` | `x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))` | `dx = dy - exp(y) * sum(dy, axis)` |
+| `logsoftmax_shifted(x, axis)` | `logsoftmax(x - np.max(x, axis=axis, keepdims=True))` | the same: the shift's share is 0 |
 | `log_softmax_pick(s, axis, idx)` | `np.log(softmax(s, axis)[idx])` | `ds = G - p * sum(G, axis)`, G = dy at idx |
 | `cross_entropy(ls, y, axis, ls_first)` | `np.mean(-np.sum(y * ls, axis=axis))`, ls = `logsoftmax(x, axis)` | `dls = -(dy / n) * y` |
 | `logit_cross_entropy(x, y, axis, ls_first)` | the two above in one (only in `gradient`'s value-free derivation) | `dx = g - softmax(x) * sum(g, axis)` |
@@ -66,6 +67,13 @@ def logsoftmax(x, axis):
     return x - np.log(_reduce(np.exp(x), axis=axis, keepdims=True))
 
 
+def logsoftmax_shifted(x, axis):
+    """`s = x - np.max(x, axis=axis, keepdims=True); s - log(sum(exp(s)))`: the log-softmax of the shifted logits
+    (`nn.logsoftmax`), which cannot overflow.  Its value does not depend on the shift, so neither does its
+    derivative: the max's own share, zero in exact arithmetic, is left out (not computed to rounding noise)."""
+    return logsoftmax(x - np.max(x, axis=axis, keepdims=True), axis)
+
+
 def log_softmax_pick(s, axis, idx):
     """`np.log(softmax(s, axis)[idx])`: the log of the probabilities an index picks (the cross-entropy of
     `-np.log(probs[np.arange(n), y])`)."""
@@ -79,11 +87,11 @@ def cross_entropy(ls, y, axis, ls_first):
     return mean_f64(-_reduce(t, axis=axis))
 
 
-def logit_cross_entropy(x, y, axis, ls_first):
-    """`cross_entropy(logsoftmax(x, axis), y, axis, ls_first)` in one operation: what `gradient`'s value-free
-    derivation uses where nothing else reads the log-probabilities (value_free.py), so that neither is computed
-    in its forward; its derivative recomputes the softmax from x."""
-    return cross_entropy(logsoftmax(x, axis), y, axis, ls_first)
+def logit_cross_entropy(x, y, axis, ls_first, shifted=False):
+    """`cross_entropy(logsoftmax(x, axis), y, axis, ls_first)` in one operation (`logsoftmax_shifted` when
+    `shifted`): what `gradient`'s value-free derivation uses where nothing else reads the log-probabilities
+    (value_free.py), so that neither is computed in its forward; its derivative recomputes the softmax from x."""
+    return cross_entropy((logsoftmax_shifted if shifted else logsoftmax)(x, axis), y, axis, ls_first)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -161,18 +169,19 @@ def cross_entropy_adjoint_y(dy, ls, y, axis):
     return d if shape is None else np.array(fit_cotangent(y, np.broadcast_to(d, shape)))
 
 
-def logit_cross_entropy_adjoint(dy, x, y, axis):
-    """The cotangent of x: g - softmax(x) * sum(g, axis), g = -(dy / n) * y the log-probabilities' cotangent."""
+def logit_cross_entropy_adjoint(dy, x, y, axis, shifted=False):
+    """The cotangent of x: g - softmax(x) * sum(g, axis), g = -(dy / n) * y the log-probabilities' cotangent (the
+    softmax of the shifted x when `shifted`, as the user's code would not overflow)."""
     g = cross_entropy_adjoint(dy, x, y, axis)  # x has the log-probabilities' shape
-    e = np.exp(x)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True) if shifted else x)
     e /= _reduce(e, axis=axis, keepdims=True)
     e *= _reduce(g, axis=axis, keepdims=True)
     np.subtract(g, e, out=e)
     return e
 
 
-def logit_cross_entropy_adjoint_y(dy, x, y, axis):
-    return cross_entropy_adjoint_y(dy, logsoftmax(x, axis), y, axis)
+def logit_cross_entropy_adjoint_y(dy, x, y, axis, shifted=False):
+    return cross_entropy_adjoint_y(dy, (logsoftmax_shifted if shifted else logsoftmax)(x, axis), y, axis)
 
 
 def _row_picks(p, axis, idx):
@@ -267,6 +276,7 @@ def _normalizer_rule(op, adjoint):
 
 _normalizer_rule(softmax, softmax_adjoint)
 _normalizer_rule(logsoftmax, logsoftmax_adjoint)
+_normalizer_rule(logsoftmax_shifted, logsoftmax_adjoint)
 
 
 @rrule(log_softmax_pick)
@@ -293,12 +303,13 @@ def cross_entropy_rrule(ls, y, axis, ls_first):
 
 
 @rrule(logit_cross_entropy)
-def logit_cross_entropy_rrule(x, y, axis, ls_first):
-    value = logit_cross_entropy(x, y, axis, ls_first)
+def logit_cross_entropy_rrule(x, y, axis, ls_first, *shifted):
+    value = logit_cross_entropy(x, y, axis, ls_first, *shifted)
 
     def pullback(dy):
-        return (fit_cotangent(x, logit_cross_entropy_adjoint(dy, x, y, axis)),
-                logit_cross_entropy_adjoint_y(dy, x, y, axis) if differentiable(y) else None, None, None)
+        return (fit_cotangent(x, logit_cross_entropy_adjoint(dy, x, y, axis, *shifted)),
+                logit_cross_entropy_adjoint_y(dy, x, y, axis, *shifted) if differentiable(y) else None,
+                None, None, *(None for _ in shifted))
     return value, named(pullback, "logit_cross_entropy")
 
 
@@ -349,10 +360,12 @@ def _cross_entropy_maker(adjoint, adjoint_y):
     def make(cats, s, need):
         axis = s.args[2].value
 
+        rest = s.args[4:]  # logit_cross_entropy's `shifted`
+
         def emit(E, dy, saved):
             ls, y = saved[0], saved[1] if isinstance(s.args[1], Var) else s.args[1]
-            return [E.call(adjoint, dy, ls, y, axis) if need[0] else None,
-                    E.call(adjoint_y, dy, ls, y, axis) if need[1] else None, None, None]
+            return [E.call(adjoint, dy, ls, y, axis, *rest) if need[0] else None,
+                    E.call(adjoint_y, dy, ls, y, axis, *rest) if need[1] else None] + [None] * (len(s.args) - 2)
         return inline_rules._rule({0} | ({1} if isinstance(s.args[1], Var) else set()), emit)
     return make
 
@@ -369,6 +382,7 @@ inline_rules.RULES.update({
     sigmoid_math: (lambda cats, s: _float_then_constants(cats, s) and _ones(s), _sigmoid_math_make),
     softmax: (_array_then_constants, _softmax_make),
     logsoftmax: (_array_then_constants, _logsoftmax_make),
+    logsoftmax_shifted: (_array_then_constants, _logsoftmax_make),
 })
 
 # Each adjoint helper above returns a new array (it never passes dy through): the adjoint may update it in place.
